@@ -1,0 +1,357 @@
+/* kernels.c - forward kernels: the fast path used by the passes and the slow, obvious
+ * reference of each op that the tests compare against. FLOP conventions: kernels.h. */
+#include "kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+#ifdef MLM_DOUBLE
+#define R_EXP exp
+#define R_SQRT sqrt
+#else
+#define R_EXP expf
+#define R_SQRT sqrtf
+#endif
+
+/* ---- matmul ------------------------------------------------------------------------------ */
+
+/* Dot products accumulate in MLM_LANES independent partial sums that are added in a fixed
+ * order at the end. The lane loop is element-wise, so the compiler vectorises it without
+ * reassociating anything: the result is the same bits whichever path (1 row or 4 rows at a
+ * time, 1 thread or 2) computes it. */
+#define MLM_LANES 8
+
+static inline mlm_real lanes_sum(const mlm_real *acc) {
+    mlm_real s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    return s;
+}
+
+static inline mlm_real dot(const mlm_real *a, const mlm_real *b, int64_t n) {
+    mlm_real acc[MLM_LANES] = {0};
+    int64_t c = 0;
+    for (; c + MLM_LANES <= n; c += MLM_LANES)
+        for (int l = 0; l < MLM_LANES; l++) acc[l] += a[c + l] * b[c + l];
+    mlm_real s = lanes_sum(acc);
+    for (; c < n; c++) s += a[c] * b[c];
+    return s;
+}
+
+/* Four rows of `in` against one row of w: the w row is loaded once for four outputs. */
+static inline void dot4(mlm_real out[4], const mlm_real *a0, const mlm_real *a1, const mlm_real *a2,
+                        const mlm_real *a3, const mlm_real *b, int64_t n) {
+    mlm_real c0[MLM_LANES] = {0}, c1[MLM_LANES] = {0}, c2[MLM_LANES] = {0}, c3[MLM_LANES] = {0};
+    int64_t c = 0;
+    for (; c + MLM_LANES <= n; c += MLM_LANES)
+        for (int l = 0; l < MLM_LANES; l++) {
+            mlm_real bv = b[c + l];
+            c0[l] += a0[c + l] * bv;
+            c1[l] += a1[c + l] * bv;
+            c2[l] += a2[c + l] * bv;
+            c3[l] += a3[c + l] * bv;
+        }
+    mlm_real s0 = lanes_sum(c0), s1 = lanes_sum(c1), s2 = lanes_sum(c2), s3 = lanes_sum(c3);
+    for (; c < n; c++) {
+        s0 += a0[c] * b[c];
+        s1 += a1[c] * b[c];
+        s2 += a2[c] * b[c];
+        s3 += a3[c] * b[c];
+    }
+    out[0] = s0; out[1] = s1; out[2] = s2; out[3] = s3;
+}
+
+uint64_t mlm_matmul_forward(mlm_real *out, const mlm_real *in, const mlm_real *w, int64_t N, int64_t C, int64_t OC) {
+    uint64_t flops = 0;
+    int big = (double)N * (double)C * (double)OC > 32768.0;
+    if (N >= 8) {
+        int64_t tiles = (N + 3) / 4;
+#pragma omp parallel for schedule(static) reduction(+ : flops) if (big)
+        for (int64_t t = 0; t < tiles; t++) {
+            int64_t i = t * 4;
+            if (i + 4 <= N) {
+                const mlm_real *a = in + i * C;
+                for (int64_t o = 0; o < OC; o++) {
+                    mlm_real r[4];
+                    dot4(r, a, a + C, a + 2 * C, a + 3 * C, w + o * C, C);
+                    out[i * OC + o] = r[0];
+                    out[(i + 1) * OC + o] = r[1];
+                    out[(i + 2) * OC + o] = r[2];
+                    out[(i + 3) * OC + o] = r[3];
+                    flops += 8 * (uint64_t)C;
+                }
+            } else {
+                for (; i < N; i++)
+                    for (int64_t o = 0; o < OC; o++) {
+                        out[i * OC + o] = dot(in + i * C, w + o * C, C);
+                        flops += 2 * (uint64_t)C;
+                    }
+            }
+        }
+    } else {
+        for (int64_t i = 0; i < N; i++) {
+#pragma omp parallel for schedule(static) reduction(+ : flops) if (big)
+            for (int64_t o = 0; o < OC; o++) {
+                out[i * OC + o] = dot(in + i * C, w + o * C, C);
+                flops += 2 * (uint64_t)C;
+            }
+        }
+    }
+    return flops;
+}
+
+uint64_t mlm_matmul_forward_ref(mlm_real *out, const mlm_real *in, const mlm_real *w, int64_t N, int64_t C, int64_t OC) {
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t o = 0; o < OC; o++) {
+            double s = 0;
+            for (int64_t c = 0; c < C; c++) s += (double)in[i * C + c] * (double)w[o * C + c];
+            out[i * OC + o] = (mlm_real)s;
+        }
+    return 2 * (uint64_t)N * (uint64_t)C * (uint64_t)OC;
+}
+
+/* ---- RMSNorm ----------------------------------------------------------------------------- */
+
+uint64_t mlm_rmsnorm_forward(mlm_real *out, mlm_real *rstd, const mlm_real *in, const mlm_real *g, int64_t N, int64_t C,
+                             double eps) {
+    uint64_t flops = 0;
+#pragma omp parallel for schedule(static) reduction(+ : flops) if (N * C > 65536)
+    for (int64_t i = 0; i < N; i++) {
+        const mlm_real *x = in + i * C;
+        double ss = 0;
+        for (int64_t c = 0; c < C; c++) ss += (double)x[c] * (double)x[c];
+        mlm_real r = (mlm_real)(1.0 / sqrt(ss / (double)C + eps));
+        mlm_real *y = out + i * C;
+        for (int64_t c = 0; c < C; c++) y[c] = x[c] * r * g[c];
+        if (rstd) rstd[i] = r;
+        flops += 4 * (uint64_t)C + 4;
+    }
+    return flops;
+}
+
+uint64_t mlm_rmsnorm_forward_ref(mlm_real *out, mlm_real *rstd, const mlm_real *in, const mlm_real *g, int64_t N,
+                                 int64_t C, double eps) {
+    for (int64_t i = 0; i < N; i++) {
+        double ms = 0;
+        for (int64_t c = 0; c < C; c++) ms += (double)in[i * C + c] * in[i * C + c];
+        ms /= (double)C;
+        double r = 1.0 / sqrt(ms + eps);
+        for (int64_t c = 0; c < C; c++) out[i * C + c] = (mlm_real)((double)in[i * C + c] * r * g[c]);
+        if (rstd) rstd[i] = (mlm_real)r;
+    }
+    return (4 * (uint64_t)C + 4) * (uint64_t)N;
+}
+
+/* ---- RoPE -------------------------------------------------------------------------------- */
+
+static inline void rope_pair_index(int64_t i, int64_t hd, mlm_rope_layout layout, int64_t *a, int64_t *b) {
+    if (layout == MLM_ROPE_HALF) { *a = i; *b = i + hd / 2; }
+    else { *a = 2 * i; *b = 2 * i + 1; }
+}
+
+uint64_t mlm_rope_forward(mlm_real *out, const mlm_real *in, const int *pos, int64_t B, int64_t T, int64_t H,
+                          int64_t hd, double theta, mlm_rope_layout layout) {
+    int64_t half = hd / 2;
+    for (int64_t t = 0; t < T; t++) {
+        double p = pos ? (double)pos[t] : (double)t;
+        for (int64_t i = 0; i < half; i++) {
+            double ang = p * pow(theta, -2.0 * (double)i / (double)hd);
+            mlm_real c = (mlm_real)cos(ang), s = (mlm_real)sin(ang);
+            int64_t ia, ib;
+            rope_pair_index(i, hd, layout, &ia, &ib);
+            for (int64_t b = 0; b < B; b++)
+                for (int64_t h = 0; h < H; h++) {
+                    int64_t base = ((b * T + t) * H + h) * hd;
+                    mlm_real x0 = in[base + ia], x1 = in[base + ib];
+                    out[base + ia] = x0 * c - x1 * s;
+                    out[base + ib] = x0 * s + x1 * c;
+                }
+        }
+    }
+    return 3 * (uint64_t)(B * T * H * hd);
+}
+
+uint64_t mlm_rope_forward_ref(mlm_real *out, const mlm_real *in, const int *pos, int64_t B, int64_t T, int64_t H,
+                              int64_t hd, double theta, mlm_rope_layout layout) {
+    /* The textbook form: each pair (x_a, x_b) multiplied by the rotation matrix of angle
+     * pos * theta^(-2i/hd). */
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t t = 0; t < T; t++)
+            for (int64_t h = 0; h < H; h++)
+                for (int64_t i = 0; i < hd / 2; i++) {
+                    double ang = (pos ? pos[t] : (double)t) * pow(theta, -2.0 * (double)i / (double)hd);
+                    int64_t ia, ib, base = ((b * T + t) * H + h) * hd;
+                    rope_pair_index(i, hd, layout, &ia, &ib);
+                    double x0 = in[base + ia], x1 = in[base + ib];
+                    out[base + ia] = (mlm_real)(cos(ang) * x0 - sin(ang) * x1);
+                    out[base + ib] = (mlm_real)(sin(ang) * x0 + cos(ang) * x1);
+                }
+    return 3 * (uint64_t)(B * T * H * hd);
+}
+
+/* ---- attention --------------------------------------------------------------------------- */
+
+static inline void attn_range(const mlm_attn_opts *o, int64_t i, int64_t T, int64_t *lo, int64_t *hi) {
+    *lo = 0;
+    *hi = o->causal ? i + 1 : T;
+    if (o->causal && o->window > 0 && i + 1 > o->window) *lo = i + 1 - o->window;
+}
+
+uint64_t mlm_attention_forward(mlm_real *out, mlm_real *probs, mlm_real *scores, const mlm_real *q, const mlm_real *k,
+                               const mlm_real *v, int64_t B, int64_t T, int64_t H, int64_t Hkv, int64_t hd,
+                               const mlm_attn_opts *o, uint64_t fl[3]) {
+    const mlm_real scale = (mlm_real)(1.0 / sqrt((double)hd));
+    const int64_t group = H / Hkv;
+    uint64_t f_sc = 0, f_sm = 0, f_av = 0;
+#pragma omp parallel for collapse(2) schedule(dynamic, 1) reduction(+ : f_sc, f_sm, f_av) if (B * H * T * T * hd > 65536)
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t h = 0; h < H; h++) {
+            int64_t hk = h / group;
+            for (int64_t i = 0; i < T; i++) {
+                const mlm_real *qi = q + ((b * T + i) * H + h) * hd;
+                mlm_real *p = probs + ((b * H + h) * T + i) * T;
+                mlm_real *oi = out + ((b * T + i) * H + h) * hd;
+                int64_t lo, hi;
+                attn_range(o, i, T, &lo, &hi);
+                int64_t clo = o->dense ? 0 : lo, chi = o->dense ? T : hi; /* computed range */
+                mlm_real mx = -INFINITY;
+                for (int64_t j = clo; j < chi; j++) {
+                    mlm_real s = dot(qi, k + ((b * T + j) * Hkv + hk) * hd, hd) * scale;
+                    if (j < lo || j >= hi) s = -INFINITY;
+                    p[j] = s;
+                    if (s > mx) mx = s;
+                }
+                f_sc += (uint64_t)(chi - clo) * (2 * (uint64_t)hd + 1);
+                if (scores) {
+                    mlm_real *sr = scores + ((b * H + h) * T + i) * T;
+                    for (int64_t j = 0; j < T; j++) sr[j] = (j >= lo && j < hi) ? p[j] : 0;
+                }
+                mlm_real sum = 0;
+                for (int64_t j = clo; j < chi; j++) {
+                    mlm_real ev = R_EXP(p[j] - mx);
+                    p[j] = ev;
+                    sum += ev;
+                }
+                for (int64_t j = clo; j < chi; j++) p[j] /= sum;
+                for (int64_t j = 0; j < clo; j++) p[j] = 0;
+                for (int64_t j = chi; j < T; j++) p[j] = 0;
+                f_sm += 4 * (uint64_t)(chi - clo);
+                for (int64_t d = 0; d < hd; d++) oi[d] = 0;
+                for (int64_t j = clo; j < chi; j++) {
+                    const mlm_real *vj = v + ((b * T + j) * Hkv + hk) * hd;
+                    mlm_real pj = p[j];
+                    for (int64_t d = 0; d < hd; d++) oi[d] += pj * vj[d];
+                }
+                f_av += (uint64_t)(chi - clo) * 2 * (uint64_t)hd;
+            }
+        }
+    if (fl) { fl[0] = f_sc; fl[1] = f_sm; fl[2] = f_av; }
+    return f_sc + f_sm + f_av;
+}
+
+uint64_t mlm_attention_forward_ref(mlm_real *out, mlm_real *probs, const mlm_real *q, const mlm_real *k,
+                                   const mlm_real *v, int64_t B, int64_t T, int64_t H, int64_t Hkv, int64_t hd,
+                                   const mlm_attn_opts *o) {
+    uint64_t flops = 0;
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t h = 0; h < H; h++)
+            for (int64_t i = 0; i < T; i++) {
+                int64_t hk = h / (H / Hkv), lo, hi;
+                attn_range(o, i, T, &lo, &hi);
+                double mx = -INFINITY, sum = 0;
+                mlm_real *p = probs + ((b * H + h) * T + i) * T;
+                for (int64_t j = 0; j < T; j++) {
+                    if (j < lo || j >= hi) { p[j] = 0; continue; }
+                    double d = 0;
+                    for (int64_t c = 0; c < hd; c++)
+                        d += (double)q[((b * T + i) * H + h) * hd + c] * k[((b * T + j) * Hkv + hk) * hd + c];
+                    d /= sqrt((double)hd);
+                    p[j] = (mlm_real)d;
+                    if (d > mx) mx = d;
+                }
+                for (int64_t j = lo; j < hi; j++) sum += exp((double)p[j] - mx);
+                for (int64_t j = lo; j < hi; j++) p[j] = (mlm_real)(exp((double)p[j] - mx) / sum);
+                for (int64_t c = 0; c < hd; c++) {
+                    double acc = 0;
+                    for (int64_t j = lo; j < hi; j++) acc += (double)p[j] * v[((b * T + j) * Hkv + hk) * hd + c];
+                    out[((b * T + i) * H + h) * hd + c] = (mlm_real)acc;
+                }
+                flops += (uint64_t)(hi - lo) * (4 * (uint64_t)hd + 5);
+            }
+    return flops;
+}
+
+/* ---- element-wise ------------------------------------------------------------------------ */
+
+uint64_t mlm_silu_forward(mlm_real *act, const mlm_real *gate, int64_t n) {
+#pragma omp parallel for schedule(static) if (n > 262144)
+    for (int64_t i = 0; i < n; i++) act[i] = gate[i] / (1 + R_EXP(-gate[i]));
+    return 4 * (uint64_t)n;
+}
+
+uint64_t mlm_relu_forward(mlm_real *act, const mlm_real *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) act[i] = x[i] > 0 ? x[i] : 0;
+    return (uint64_t)n;
+}
+
+uint64_t mlm_mul_forward(mlm_real *out, const mlm_real *a, const mlm_real *b, int64_t n) {
+    for (int64_t i = 0; i < n; i++) out[i] = a[i] * b[i];
+    return (uint64_t)n;
+}
+
+uint64_t mlm_residual_forward(mlm_real *out, const mlm_real *a, const mlm_real *b, int64_t n) {
+    for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+    return (uint64_t)n;
+}
+
+uint64_t mlm_softmax_forward(mlm_real *probs, const mlm_real *logits, int64_t N, int64_t V) {
+#pragma omp parallel for schedule(static) if (N * V > 65536)
+    for (int64_t i = 0; i < N; i++) {
+        const mlm_real *x = logits + i * V;
+        mlm_real *p = probs + i * V;
+        mlm_real mx = -INFINITY;
+        for (int64_t j = 0; j < V; j++) if (x[j] > mx) mx = x[j];
+        mlm_real sum = 0;
+        for (int64_t j = 0; j < V; j++) { p[j] = R_EXP(x[j] - mx); sum += p[j]; }
+        for (int64_t j = 0; j < V; j++) p[j] /= sum;
+    }
+    return 4 * (uint64_t)N * (uint64_t)V;
+}
+
+void mlm_embed_forward(mlm_real *out, const mlm_real *emb, const int *tokens, int64_t N, int64_t d) {
+    for (int64_t i = 0; i < N; i++) memcpy(out + i * d, emb + (int64_t)tokens[i] * d, (size_t)d * sizeof(mlm_real));
+}
+
+void mlm_repeat_kv(mlm_real *kexp, const mlm_real *k, int64_t N, int64_t H, int64_t Hkv, int64_t hd) {
+    int64_t group = H / Hkv;
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t h = 0; h < H; h++)
+            memcpy(kexp + (i * H + h) * hd, k + (i * Hkv + h / group) * hd, (size_t)hd * sizeof(mlm_real));
+}
+
+uint64_t mlm_attention_decode(mlm_real *out, mlm_real *probs, const mlm_real *q, const mlm_real *kc,
+                              const mlm_real *vc, int64_t n, int64_t H, int64_t Hkv, int64_t hd, int window,
+                              uint64_t fl[3]) {
+    const mlm_real scale = (mlm_real)(1.0 / sqrt((double)hd));
+    const int64_t group = H / Hkv, lo = (window > 0 && n > window) ? n - window : 0;
+    for (int64_t h = 0; h < H; h++) {
+        const mlm_real *qh = q + h * hd;
+        mlm_real *p = probs + h * n, *oh = out + h * hd;
+        int64_t hk = h / group;
+        mlm_real mx = -INFINITY;
+        for (int64_t j = lo; j < n; j++) {
+            p[j] = dot(qh, kc + (j * Hkv + hk) * hd, hd) * scale;
+            if (p[j] > mx) mx = p[j];
+        }
+        mlm_real sum = 0;
+        for (int64_t j = lo; j < n; j++) { p[j] = R_EXP(p[j] - mx); sum += p[j]; }
+        for (int64_t j = lo; j < n; j++) p[j] /= sum;
+        for (int64_t j = 0; j < lo; j++) p[j] = 0;
+        for (int64_t d = 0; d < hd; d++) oh[d] = 0;
+        for (int64_t j = lo; j < n; j++) {
+            const mlm_real *vj = vc + (j * Hkv + hk) * hd;
+            for (int64_t d = 0; d < hd; d++) oh[d] += p[j] * vj[d];
+        }
+    }
+    uint64_t m = (uint64_t)(n - lo) * (uint64_t)H;
+    if (fl) { fl[0] = m * (2 * (uint64_t)hd + 1); fl[1] = 4 * m; fl[2] = m * 2 * (uint64_t)hd; }
+    return m * (4 * (uint64_t)hd + 5);
+}

@@ -1,0 +1,181 @@
+/* probe.c - per-stage statistics and kept tensors. */
+#include "probe.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct mlm_probe {
+    char *keep;          /* comma-separated globs, owned */
+    mlm_record *recs;
+    int n, cap;
+};
+
+mlm_probe *mlm_probe_new(const char *keep) {
+    mlm_probe *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    if (keep && *keep) {
+        p->keep = strdup(keep);
+        if (!p->keep) { free(p); return NULL; }
+    }
+    return p;
+}
+
+static void rec_free(mlm_record *r) {
+    free(r->row_rms);
+    free(r->data);
+    r->row_rms = NULL;
+    r->data = NULL;
+}
+
+void mlm_probe_clear(mlm_probe *p) {
+    if (!p) return;
+    for (int i = 0; i < p->n; i++) rec_free(&p->recs[i]);
+    p->n = 0;
+}
+
+void mlm_probe_free(mlm_probe *p) {
+    if (!p) return;
+    mlm_probe_clear(p);
+    free(p->recs);
+    free(p->keep);
+    free(p);
+}
+
+int mlm_glob_match(const char *pat, const char *s) {
+    /* iterative matcher with single-star backtracking */
+    const char *star = NULL, *ss = NULL;
+    while (*s) {
+        if (*pat == '?' || *pat == *s) { pat++; s++; }
+        else if (*pat == '*') { star = pat++; ss = s; }
+        else if (star) { pat = star + 1; s = ++ss; }
+        else return 0;
+    }
+    while (*pat == '*') pat++;
+    return *pat == '\0';
+}
+
+int mlm_probe_keeps(const mlm_probe *p, const char *name) {
+    if (!p || !p->keep) return 0;
+    const char *g = p->keep;
+    char buf[256];
+    while (*g) {
+        const char *c = strchr(g, ',');
+        size_t len = c ? (size_t)(c - g) : strlen(g);
+        if (len > 0 && len < sizeof buf) {
+            memcpy(buf, g, len);
+            buf[len] = '\0';
+            if (mlm_glob_match(buf, name)) return 1;
+        }
+        if (!c) break;
+        g = c + 1;
+    }
+    return 0;
+}
+
+static mlm_record *slot(mlm_probe *p, const char *name) {
+    for (int i = 0; i < p->n; i++)
+        if (!strcmp(p->recs[i].name, name)) {
+            rec_free(&p->recs[i]);
+            return &p->recs[i];
+        }
+    if (p->n == p->cap) {
+        int nc = p->cap ? 2 * p->cap : 64;
+        mlm_record *nr = realloc(p->recs, (size_t)nc * sizeof *nr);
+        if (!nr) return NULL;
+        p->recs = nr;
+        p->cap = nc;
+    }
+    return &p->recs[p->n++];
+}
+
+mlm_record *mlm_probe_record(mlm_probe *p, const char *name, const mlm_real *x, int ndim, const int64_t *shape,
+                             uint64_t flops) {
+    if (!p) return NULL;
+    if (ndim < 0 || ndim > MLM_MAX_DIMS) return NULL;
+    mlm_record *r = slot(p, name);
+    if (!r) return NULL;
+    memset(r, 0, sizeof *r);
+    snprintf(r->name, sizeof r->name, "%s", name);
+    r->ndim = ndim;
+    int64_t numel = 1;
+    for (int i = 0; i < ndim; i++) { r->shape[i] = shape[i]; numel *= shape[i]; }
+    r->numel = numel;
+    r->flops = flops;
+    int64_t cols = ndim > 0 ? shape[ndim - 1] : 1;
+    r->n_rows = cols > 0 ? numel / cols : 0;
+    if (numel > 0 && x) {
+        double s = 0, ss = 0, mn = INFINITY, mx = -INFINITY, rsum = 0;
+        r->row_rms = malloc((size_t)r->n_rows * sizeof(float));
+        for (int64_t i = 0; i < r->n_rows; i++) {
+            const mlm_real *row = x + i * cols;
+            double rs = 0, rss = 0;
+            for (int64_t j = 0; j < cols; j++) {
+                double v = row[j];
+                rs += v;
+                rss += v * v;
+                if (v < mn) mn = v;
+                if (v > mx) mx = v;
+            }
+            s += rs;
+            ss += rss;
+            double rr = sqrt(rss / (double)cols);
+            rsum += rr;
+            if (r->row_rms) r->row_rms[i] = (float)rr;
+        }
+        r->norm = sqrt(ss);
+        r->mean = s / (double)numel;
+        double var = ss / (double)numel - r->mean * r->mean;
+        r->std = sqrt(var > 0 ? var : 0);
+        r->min = mn;
+        r->max = mx;
+        r->rms_mean = r->n_rows ? rsum / (double)r->n_rows : 0;
+        if (mlm_probe_keeps(p, name)) {
+            r->data = malloc((size_t)numel * sizeof(mlm_real));
+            if (r->data) memcpy(r->data, x, (size_t)numel * sizeof(mlm_real));
+        }
+    }
+    return r;
+}
+
+mlm_record *mlm_probe_scalar(mlm_probe *p, const char *name, double value, uint64_t flops) {
+    if (!p) return NULL;
+    mlm_record *r = mlm_probe_record(p, name, NULL, 0, NULL, flops);
+    if (!r) return NULL;
+    r->numel = 1;
+    r->n_rows = 0;
+    r->has_value = 1;
+    r->value = value;
+    r->norm = fabs(value);
+    r->mean = r->min = r->max = value;
+    return r;
+}
+
+int mlm_probe_count(const mlm_probe *p) { return p ? p->n : 0; }
+
+const mlm_record *mlm_probe_at(const mlm_probe *p, int i) {
+    return (p && i >= 0 && i < p->n) ? &p->recs[i] : NULL;
+}
+
+const mlm_record *mlm_probe_find(const mlm_probe *p, const char *name) {
+    if (!p) return NULL;
+    for (int i = 0; i < p->n; i++)
+        if (!strcmp(p->recs[i].name, name)) return &p->recs[i];
+    return NULL;
+}
+
+uint64_t mlm_probe_flops(const mlm_probe *p, const char *glob) {
+    uint64_t f = 0;
+    for (int i = 0; i < mlm_probe_count(p); i++)
+        if (!glob || mlm_glob_match(glob, p->recs[i].name)) f += p->recs[i].flops;
+    return f;
+}
+
+mlm_record *mlm_probe_add_record(mlm_probe *p, const mlm_record *src) {
+    if (!p) return NULL;
+    mlm_record *r = slot(p, src->name);
+    if (!r) return NULL;
+    *r = *src;
+    return r;
+}
