@@ -1,0 +1,123 @@
+/* cmd_trace.c - `microlm trace`: one instrumented pass of a model on tokens; prints the
+ * stage table (step, shape, norm, FLOPs) and writes the trace JSON. */
+#include "args.h"
+#include "commands.h"
+#include "forward.h"
+#include "open.h"
+#include "trace.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: microlm trace --model MODEL --tokens 1,5,9 [options]\n"
+            "  --model MODEL      preset name (microlm models), config .json, or llama2.c checkpoint .bin\n"
+            "  --tokens LIST      token ids, run at positions 0..T-1 (or --positions)\n"
+            "  --json PATH        write the trace JSON (schema: docs/trace-format.md)\n"
+            "  --keep GLOBS       keep full tensors of matching stages, e.g. 'logits,blocks.*.attn.probs'\n"
+            "  --positions LIST   explicit positions, as long as the tokens\n"
+            "  --seed N           weight seed for presets and configs (default 42)\n"
+            "  --dense            count attention FLOPs densely (all T*T scores); default skips masked ones\n"
+            "  --no-rope          switch RoPE off;  --no-causal  switch the causal mask off\n"
+            "  --last-only        logits of the last position only\n"
+            "  --quiet            no stage table\n");
+}
+
+static void shape_str(const mlm_record *r, char *buf, size_t cap) {
+    size_t o = 0;
+    o += (size_t)snprintf(buf + o, cap - o, "(");
+    for (int i = 0; i < r->ndim && o < cap; i++)
+        o += (size_t)snprintf(buf + o, cap - o, "%s%lld", i ? ", " : "", (long long)r->shape[i]);
+    if (o < cap) snprintf(buf + o, cap - o, ")");
+}
+
+int mlm_cmd_trace(int argc, char **argv) {
+    const char *model = NULL, *json = NULL, *keep = NULL, *tok_s = NULL, *pos_s = NULL;
+    long seed = 42;
+    int dense = 0, no_rope = 0, no_causal = 0, last_only = 0, quiet = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has_val = i + 1 < argc;
+#define VAL(dst) do { if (!has_val) { fprintf(stderr, "microlm: trace: %s needs a value\n", a); return 2; } dst = argv[++i]; } while (0)
+        if (!strcmp(a, "--model")) VAL(model);
+        else if (!strcmp(a, "--json")) VAL(json);
+        else if (!strcmp(a, "--keep")) VAL(keep);
+        else if (!strcmp(a, "--tokens")) VAL(tok_s);
+        else if (!strcmp(a, "--positions")) VAL(pos_s);
+        else if (!strcmp(a, "--seed")) {
+            const char *s;
+            VAL(s);
+            if (mlm_arg_long(s, 0, 2147483647L, &seed)) { fprintf(stderr, "microlm: trace: --seed '%s' is not a non-negative integer\n", s); return 2; }
+        } else if (!strcmp(a, "--dense")) dense = 1;
+        else if (!strcmp(a, "--no-rope")) no_rope = 1;
+        else if (!strcmp(a, "--no-causal")) no_causal = 1;
+        else if (!strcmp(a, "--last-only")) last_only = 1;
+        else if (!strcmp(a, "--quiet")) quiet = 1;
+        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); return 0; }
+        else { fprintf(stderr, "microlm: trace: unknown option '%s' (see microlm trace --help)\n", a); return 2; }
+#undef VAL
+    }
+    if (!model) { fprintf(stderr, "microlm: trace: --model is required\n"); return 2; }
+    if (!tok_s) { fprintf(stderr, "microlm: trace: --tokens is required\n"); return 2; }
+    int *tokens = NULL, *pos = NULL, T = 0, np = 0, rc = 1;
+    if (mlm_arg_int_list(tok_s, 0, 2147483647L, 1 << 20, &tokens, &T)) {
+        fprintf(stderr, "microlm: trace: --tokens '%s' is not a comma-separated list of non-negative integers\n", tok_s);
+        return 2;
+    }
+    if (pos_s && (mlm_arg_int_list(pos_s, 0, (1 << 24) - 1, 1 << 20, &pos, &np) || np != T)) {
+        fprintf(stderr, "microlm: trace: --positions must list %d non-negative integers, one per token\n", T);
+        free(tokens);
+        free(pos);
+        return 2;
+    }
+    mlm_err e = {{0}};
+    mlm_init_opts io = {(uint64_t)seed, 0};
+    mlm_model *m = mlm_model_open(model, &io, &e);
+    mlm_acts *acts = NULL;
+    mlm_probe *probe = NULL;
+    mlm_trace tr;
+    memset(&tr, 0, sizeof tr);
+    if (!m) { fprintf(stderr, "microlm: %s\n", e.msg); goto done; }
+    acts = mlm_acts_new(&m->cfg, 1, T, 0, &e);
+    probe = mlm_probe_new(keep);
+    if (!acts || !probe) { fprintf(stderr, "microlm: %s\n", acts ? "out of memory" : e.msg); goto done; }
+    mlm_fwd_opts o = {.pos = pos, .no_rope = no_rope, .no_causal = no_causal, .dense = dense, .last_only = last_only};
+    if (mlm_forward(m, acts, tokens, 1, T, &o, probe, &e)) { fprintf(stderr, "microlm: %s\n", e.msg); goto done; }
+    if (!quiet) {
+        char sh[64], fl[32];
+        printf("%-32s %-20s %14s %14s\n", "stage", "shape", "norm", "FLOPs");
+        for (int i = 0; i < mlm_probe_count(probe); i++) {
+            const mlm_record *r = mlm_probe_at(probe, i);
+            shape_str(r, sh, sizeof sh);
+            printf("%-32s %-20s %14.4f %14s\n", r->name, sh, r->norm, mlm_fmt_int(r->flops, fl, sizeof fl));
+        }
+        printf("total FLOPs (forward, %s attention): %s\n", dense ? "dense" : "causal",
+               mlm_fmt_int(mlm_probe_flops(probe, NULL), fl, sizeof fl));
+    }
+    if (json) {
+        tr.cfg = m->cfg;
+        snprintf(tr.model, sizeof tr.model, "%s", model);
+        tr.B = 1;
+        tr.T = T;
+        tr.tokens = tokens;
+        tr.pos = pos;
+        tr.seed = mlm_spec_has_weights(model) ? 0 : (uint64_t)seed;
+        tr.rope = !no_rope;
+        tr.causal = !no_causal;
+        tr.dense = dense;
+        tr.probe = probe;
+        mlm_status st = mlm_trace_save(&tr, json, &e);
+        if (st) { fprintf(stderr, "microlm: %s\n", e.msg); goto done; }
+        if (!quiet) printf("trace written to %s\n", json);
+    }
+    rc = 0;
+done:
+    mlm_probe_free(probe);
+    mlm_acts_free(acts);
+    mlm_model_free(m);
+    free(tokens);
+    free(pos);
+    return rc;
+}

@@ -1,0 +1,15 @@
+/* open.h - turns a MODEL argument into a model with weights: a llama2.c checkpoint is
+ * loaded; a preset or config file gets seeded random weights. */
+#ifndef MLM_OPEN_H
+#define MLM_OPEN_H
+#include "model.h"
+
+/* spec: preset name | config .json (project or Hugging Face) | llama2.c checkpoint .bin.
+ * Weights of configs are initialised by mlm_model_init with o (NULL: seed 42). Caller frees
+ * with mlm_model_free. NULL and e filled on error. */
+mlm_model *mlm_model_open(const char *spec, const mlm_init_opts *o, mlm_err *e);
+
+/* 1 when spec names a file holding weights (a checkpoint), 0 for shapes only. */
+int mlm_spec_has_weights(const char *spec);
+
+#endif
