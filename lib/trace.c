@@ -23,6 +23,20 @@ void mlm_trace_clear(mlm_trace *t) {
     memset(t, 0, sizeof *t);
 }
 
+/* A number that reads back as the same double: cJSON's own printer accepts a 15-digit form
+ * that is only approximately equal, so numbers are printed here with %.17g (%.9g for values
+ * that are floats). Non-finite values become null (JSON has no NaN) and load back as NaN. */
+static cJSON *num_digits(double v, int digits) {
+    if (!isfinite(v)) return cJSON_CreateNull();
+    if (v == floor(v) && fabs(v) < 9007199254740992.0) return cJSON_CreateNumber(v);
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.*g", digits, v);
+    return cJSON_CreateRaw(buf);
+}
+static cJSON *num(double v) { return num_digits(v, 17); }
+static cJSON *real_num(mlm_real v) { return num_digits((double)v, sizeof(mlm_real) == 4 ? 9 : 17); }
+static void add_num(cJSON *o, const char *k, double v) { cJSON_AddItemToObject(o, k, num(v)); }
+
 static cJSON *int_array(const int *v, int64_t n) {
     cJSON *a = cJSON_CreateArray();
     for (int64_t i = 0; a && i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
@@ -37,22 +51,22 @@ static cJSON *record_json(const mlm_record *r) {
     for (int i = 0; i < r->ndim; i++) cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)r->shape[i]));
     cJSON_AddNumberToObject(o, "numel", (double)r->numel);
     cJSON_AddNumberToObject(o, "flops", (double)r->flops);
-    if (r->has_value) cJSON_AddNumberToObject(o, "value", r->value);
-    cJSON_AddNumberToObject(o, "norm", r->norm);
-    cJSON_AddNumberToObject(o, "mean", r->mean);
-    cJSON_AddNumberToObject(o, "std", r->std);
-    if (r->numel > 0 && isfinite(r->min)) {
-        cJSON_AddNumberToObject(o, "min", r->min);
-        cJSON_AddNumberToObject(o, "max", r->max);
+    if (r->has_value) add_num(o, "value", r->value);
+    add_num(o, "norm", r->norm);
+    add_num(o, "mean", r->mean);
+    add_num(o, "std", r->std);
+    if (r->numel > 0 && !(r->min == INFINITY && r->max == -INFINITY)) {
+        add_num(o, "min", r->min);
+        add_num(o, "max", r->max);
     }
-    cJSON_AddNumberToObject(o, "rms_mean", r->rms_mean);
+    add_num(o, "rms_mean", r->rms_mean);
     if (r->row_rms) {
         cJSON *a = cJSON_AddArrayToObject(o, "row_rms");
-        for (int64_t i = 0; i < r->n_rows; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber((double)r->row_rms[i]));
+        for (int64_t i = 0; i < r->n_rows; i++) cJSON_AddItemToArray(a, num_digits((double)r->row_rms[i], 9));
     }
     if (r->data) {
         cJSON *a = cJSON_AddArrayToObject(o, "data");
-        for (int64_t i = 0; i < r->numel; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber((double)r->data[i]));
+        for (int64_t i = 0; i < r->numel; i++) cJSON_AddItemToArray(a, real_num(r->data[i]));
     }
     return o;
 }
@@ -112,6 +126,7 @@ mlm_status mlm_trace_save(const mlm_trace *t, const char *path, mlm_err *e) {
 static mlm_status get_number(const cJSON *o, const char *key, int required, double *out, const char *w, mlm_err *e) {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
     if (!it) return required ? mlm_fail(e, MLM_EFORMAT, "%s: missing \"%s\"", w, key) : MLM_OK;
+    if (cJSON_IsNull(it)) { *out = NAN; return MLM_OK; }
     if (!cJSON_IsNumber(it)) return mlm_fail(e, MLM_EFORMAT, "%s: \"%s\" must be a number", w, key);
     *out = it->valuedouble;
     return MLM_OK;
@@ -200,8 +215,8 @@ static mlm_status parse_record(const cJSON *o, int idx, mlm_record *r, const cha
         if (!r->row_rms) return mlm_fail(e, MLM_ENOMEM, "%s: out of memory", where);
         int64_t i = 0;
         cJSON_ArrayForEach(it, rr) {
-            if (!cJSON_IsNumber(it)) { free(r->row_rms); r->row_rms = NULL; return mlm_fail(e, MLM_EFORMAT, "%s: \"row_rms\" holds a non-number", where); }
-            r->row_rms[i++] = (float)it->valuedouble;
+            if (!cJSON_IsNumber(it) && !cJSON_IsNull(it)) { free(r->row_rms); r->row_rms = NULL; return mlm_fail(e, MLM_EFORMAT, "%s: \"row_rms\" holds a non-number", where); }
+            r->row_rms[i++] = cJSON_IsNull(it) ? NAN : (float)it->valuedouble;
         }
     }
     const cJSON *da = cJSON_GetObjectItemCaseSensitive(o, "data");
@@ -214,11 +229,11 @@ static mlm_status parse_record(const cJSON *o, int idx, mlm_record *r, const cha
         if (!r->data) { free(r->row_rms); r->row_rms = NULL; return mlm_fail(e, MLM_ENOMEM, "%s: out of memory", where); }
         int64_t i = 0;
         cJSON_ArrayForEach(it, da) {
-            if (!cJSON_IsNumber(it)) {
+            if (!cJSON_IsNumber(it) && !cJSON_IsNull(it)) {
                 free(r->row_rms); free(r->data); r->row_rms = NULL; r->data = NULL;
                 return mlm_fail(e, MLM_EFORMAT, "%s: \"data\" holds a non-number", where);
             }
-            r->data[i++] = (mlm_real)it->valuedouble;
+            r->data[i++] = cJSON_IsNull(it) ? (mlm_real)NAN : (mlm_real)it->valuedouble;
         }
     }
     return MLM_OK;
