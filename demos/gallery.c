@@ -245,6 +245,11 @@ int main(int argc, char **argv) {
         if (mlmp_render_file(fig, path, err, sizeof err)) { fprintf(stderr, "microlm: %s\n", err); status = 1; }
         else printf("wrote %s\n", path);
     }
+    snprintf(path, sizeof path, "%s/gallery_gnuplot.png", out);
+    int rc = mlmp_gnuplot_render(fig, path, err, sizeof err);
+    if (rc == MLMP_GNUPLOT_MISSING) fprintf(stderr, "microlm: %s (the Cairo files above are complete)\n", err);
+    else if (rc) { fprintf(stderr, "microlm: %s\n", err); status = 1; }
+    else printf("wrote %s (+ gallery_gnuplot.gp and its .dat files)\n", path);
     mlmp_figure_free(fig);
     mlmp_plots_cleanup();
     return status;
