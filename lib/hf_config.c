@@ -114,6 +114,9 @@ static mlm_status hf_parse(mlm_config *c, const cJSON *root, const char *w, mlm_
     else if ((st = hf_int(root, "head_dim", 0, &c->head_dim, &have_hd, w, e))) return st;
     if ((st = hf_int(root, "max_position_embeddings", 0, &c->max_seq_len, &have_max, w, e))) return st;
     if (!have_kv) c->n_kv_heads = c->n_heads;
+    if (c->n_heads % c->n_kv_heads)
+        return mlm_fail(e, MLM_EINVAL, "%s: num_attention_heads (%d) must be a multiple of num_key_value_heads (%d)", w,
+                        c->n_heads, c->n_kv_heads);
     if (!have_hd) {
         if (c->d_model % c->n_heads)
             return mlm_fail(e, MLM_EINVAL, "%s: num_attention_heads (%d) does not divide hidden_size (%d) and no head_dim is given",
