@@ -1,0 +1,398 @@
+/* kernels_bwd.c - backward kernels: the fast path the backward pass uses and, where a fast
+ * path exists (matmul, attention), a slow, obvious twin the tests compare against. FLOP
+ * conventions and accumulate/write semantics: kernels_bwd.h. */
+#include "kernels_bwd.h"
+
+#include <math.h>
+#include <string.h>
+
+#ifdef MLM_DOUBLE
+#define R_EXP exp
+#else
+#define R_EXP expf
+#endif
+
+/* ---- matmul ------------------------------------------------------------------------------ */
+
+#define MB_ROWS 32  /* dinp: rows per task (one W row is reused across them from L1) */
+#define MB_OROWS 32 /* dw: weight rows per task (their gradient rows stay in L1/L2) */
+
+/* dinp rows [i0, i1) += dout[i, :] @ w, four weight rows at a time. Per element the sum runs
+ * over o in increasing order starting from the old value, whatever the tiling. */
+static void matmul_bwd_dinp_rows(mlm_real *dinp, const mlm_real *dout, const mlm_real *w, int64_t i0, int64_t i1,
+                                 int64_t C, int64_t OC) {
+    int64_t o = 0;
+    for (; o + 4 <= OC; o += 4) {
+        const mlm_real *w0 = w + o * C, *w1 = w0 + C, *w2 = w1 + C, *w3 = w2 + C;
+        for (int64_t i = i0; i < i1; i++) {
+            const mlm_real *g = dout + i * OC + o;
+            mlm_real a0 = g[0], a1 = g[1], a2 = g[2], a3 = g[3];
+            mlm_real *x = dinp + i * C;
+            for (int64_t c = 0; c < C; c++) {
+                mlm_real s = x[c];
+                s += a0 * w0[c];
+                s += a1 * w1[c];
+                s += a2 * w2[c];
+                s += a3 * w3[c];
+                x[c] = s;
+            }
+        }
+    }
+    for (; o < OC; o++) {
+        const mlm_real *w0 = w + o * C;
+        for (int64_t i = i0; i < i1; i++) {
+            mlm_real a0 = dout[i * OC + o], *x = dinp + i * C;
+            for (int64_t c = 0; c < C; c++) x[c] += a0 * w0[c];
+        }
+    }
+}
+
+/* dw rows [o0, o1) += sum_i dout[i, o] * in[i, :], four input rows at a time, i increasing. */
+static void matmul_bwd_dw_rows(mlm_real *dw, const mlm_real *dout, const mlm_real *in, int64_t o0, int64_t o1,
+                               int64_t N, int64_t C, int64_t OC) {
+    int64_t i = 0;
+    for (; i + 4 <= N; i += 4) {
+        const mlm_real *x0 = in + i * C, *x1 = x0 + C, *x2 = x1 + C, *x3 = x2 + C;
+        const mlm_real *g0 = dout + i * OC, *g1 = g0 + OC, *g2 = g1 + OC, *g3 = g2 + OC;
+        for (int64_t o = o0; o < o1; o++) {
+            mlm_real b0 = g0[o], b1 = g1[o], b2 = g2[o], b3 = g3[o];
+            mlm_real *y = dw + o * C;
+            for (int64_t c = 0; c < C; c++) {
+                mlm_real s = y[c];
+                s += b0 * x0[c];
+                s += b1 * x1[c];
+                s += b2 * x2[c];
+                s += b3 * x3[c];
+                y[c] = s;
+            }
+        }
+    }
+    for (; i < N; i++) {
+        const mlm_real *x0 = in + i * C, *g0 = dout + i * OC;
+        for (int64_t o = o0; o < o1; o++) {
+            mlm_real b0 = g0[o], *y = dw + o * C;
+            for (int64_t c = 0; c < C; c++) y[c] += b0 * x0[c];
+        }
+    }
+}
+
+uint64_t mlm_matmul_backward(mlm_real *dinp, mlm_real *dw, const mlm_real *dout, const mlm_real *in, const mlm_real *w,
+                             int64_t N, int64_t C, int64_t OC, uint64_t fl[2]) {
+    int big = (double)N * (double)C * (double)OC > 32768.0;
+    uint64_t f_in = 0, f_w = 0;
+    if (dinp) {
+        int64_t tasks = (N + MB_ROWS - 1) / MB_ROWS;
+#pragma omp parallel for schedule(static) if (big)
+        for (int64_t t = 0; t < tasks; t++) {
+            int64_t i0 = t * MB_ROWS, i1 = i0 + MB_ROWS < N ? i0 + MB_ROWS : N;
+            matmul_bwd_dinp_rows(dinp, dout, w, i0, i1, C, OC);
+        }
+        f_in = 2 * (uint64_t)N * (uint64_t)C * (uint64_t)OC;
+    }
+    if (dw) {
+        int64_t tasks = (OC + MB_OROWS - 1) / MB_OROWS;
+#pragma omp parallel for schedule(static) if (big)
+        for (int64_t t = 0; t < tasks; t++) {
+            int64_t o0 = t * MB_OROWS, o1 = o0 + MB_OROWS < OC ? o0 + MB_OROWS : OC;
+            matmul_bwd_dw_rows(dw, dout, in, o0, o1, N, C, OC);
+        }
+        f_w = 2 * (uint64_t)N * (uint64_t)C * (uint64_t)OC;
+    }
+    if (fl) { fl[0] = f_in; fl[1] = f_w; }
+    return f_in + f_w;
+}
+
+uint64_t mlm_matmul_backward_ref(mlm_real *dinp, mlm_real *dw, const mlm_real *dout, const mlm_real *in,
+                                 const mlm_real *w, int64_t N, int64_t C, int64_t OC, uint64_t fl[2]) {
+    uint64_t f_in = 0, f_w = 0;
+    if (dinp)
+        for (int64_t i = 0; i < N; i++)
+            for (int64_t c = 0; c < C; c++) {
+                double s = dinp[i * C + c];
+                for (int64_t o = 0; o < OC; o++) { s += (double)dout[i * OC + o] * w[o * C + c]; f_in += 2; }
+                dinp[i * C + c] = (mlm_real)s;
+            }
+    if (dw)
+        for (int64_t o = 0; o < OC; o++)
+            for (int64_t c = 0; c < C; c++) {
+                double s = dw[o * C + c];
+                for (int64_t i = 0; i < N; i++) { s += (double)dout[i * OC + o] * in[i * C + c]; f_w += 2; }
+                dw[o * C + c] = (mlm_real)s;
+            }
+    if (fl) { fl[0] = f_in; fl[1] = f_w; }
+    return f_in + f_w;
+}
+
+/* ---- RMSNorm ----------------------------------------------------------------------------- */
+
+uint64_t mlm_rmsnorm_backward(mlm_real *dinp, mlm_real *dg, const mlm_real *dout, const mlm_real *in,
+                              const mlm_real *rstd, const mlm_real *g, int64_t N, int64_t C, uint64_t fl[2]) {
+    uint64_t f_in = 0, f_g = 0;
+    if (dinp) {
+#pragma omp parallel for schedule(static) if (N * C > 65536)
+        for (int64_t i = 0; i < N; i++) {
+            const mlm_real *x = in + i * C, *dy = dout + i * C;
+            mlm_real *dx = dinp + i * C;
+            double dot = 0;
+            for (int64_t c = 0; c < C; c++) dot += (double)g[c] * dy[c] * x[c];
+            double r = rstd[i];
+            mlm_real coef = (mlm_real)(dot * r * r / (double)C), rr = (mlm_real)r;
+            for (int64_t c = 0; c < C; c++) dx[c] += rr * (g[c] * dy[c] - x[c] * coef);
+        }
+        f_in = (8 * (uint64_t)C + 3) * (uint64_t)N;
+    }
+    if (dg) {
+        /* rows in order: each gain element sums over the rows in one fixed order */
+        for (int64_t i = 0; i < N; i++) {
+            const mlm_real *x = in + i * C, *dy = dout + i * C;
+            mlm_real r = rstd[i];
+            for (int64_t c = 0; c < C; c++) dg[c] += dy[c] * x[c] * r;
+        }
+        f_g = 3 * (uint64_t)C * (uint64_t)N;
+    }
+    if (fl) { fl[0] = f_in; fl[1] = f_g; }
+    return f_in + f_g;
+}
+
+/* ---- RoPE -------------------------------------------------------------------------------- */
+
+uint64_t mlm_rope_backward(mlm_real *din, const mlm_real *dout, const int *pos, int64_t B, int64_t T, int64_t H,
+                           int64_t hd, double theta, mlm_rope_layout layout) {
+    int64_t half = hd / 2;
+    for (int64_t t = 0; t < T; t++) {
+        double p = pos ? (double)pos[t] : (double)t;
+        for (int64_t i = 0; i < half; i++) {
+            double ang = p * pow(theta, -2.0 * (double)i / (double)hd);
+            mlm_real c = (mlm_real)cos(ang), s = (mlm_real)sin(ang);
+            int64_t ia = layout == MLM_ROPE_HALF ? i : 2 * i, ib = layout == MLM_ROPE_HALF ? i + half : 2 * i + 1;
+            for (int64_t b = 0; b < B; b++)
+                for (int64_t h = 0; h < H; h++) {
+                    int64_t base = ((b * T + t) * H + h) * hd;
+                    mlm_real g0 = dout[base + ia], g1 = dout[base + ib];
+                    din[base + ia] = g0 * c + g1 * s;
+                    din[base + ib] = g1 * c - g0 * s;
+                }
+        }
+    }
+    return 3 * (uint64_t)(B * T * H * hd);
+}
+
+/* ---- attention --------------------------------------------------------------------------- */
+
+static inline void attn_range(const mlm_attn_opts *o, int64_t i, int64_t T, int64_t *lo, int64_t *hi) {
+    *lo = 0;
+    *hi = o->causal ? i + 1 : T;
+    if (o->causal && o->window > 0 && i + 1 > o->window) *lo = i + 1 - o->window;
+}
+
+uint64_t mlm_attention_backward(mlm_real *dq, mlm_real *dk, mlm_real *dv, mlm_real *dprobs, mlm_real *dscores,
+                                const mlm_real *dheads, const mlm_real *q, const mlm_real *k, const mlm_real *v,
+                                const mlm_real *probs, int64_t B, int64_t T, int64_t H, int64_t Hkv, int64_t hd,
+                                const mlm_attn_opts *o, mlm_attn_from from, uint64_t fl[5]) {
+    const mlm_real scale = (mlm_real)(1.0 / sqrt((double)hd));
+    const int64_t group = H / Hkv;
+    uint64_t n_sc = 0; /* computed scores */
+#pragma omp parallel for collapse(2) schedule(dynamic, 1) reduction(+ : n_sc) if (B * H * T * T * hd > 65536)
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t hk = 0; hk < Hkv; hk++) {
+            /* this task owns dk, dv of (b, hk) and dq of (b, h) for the heads h reading hk */
+            for (int64_t t = 0; t < T; t++) {
+                memset(dk + ((b * T + t) * Hkv + hk) * hd, 0, (size_t)hd * sizeof(mlm_real));
+                memset(dv + ((b * T + t) * Hkv + hk) * hd, 0, (size_t)hd * sizeof(mlm_real));
+            }
+            for (int64_t h = hk * group; h < (hk + 1) * group; h++)
+                for (int64_t i = 0; i < T; i++) {
+                    const mlm_real *qi = q + ((b * T + i) * H + h) * hd, *doi = dheads + ((b * T + i) * H + h) * hd;
+                    const mlm_real *p = probs + ((b * H + h) * T + i) * T;
+                    mlm_real *dp = dprobs + ((b * H + h) * T + i) * T, *ds = dscores + ((b * H + h) * T + i) * T;
+                    mlm_real *dqi = dq + ((b * T + i) * H + h) * hd;
+                    int64_t lo, hi;
+                    attn_range(o, i, T, &lo, &hi);
+                    n_sc += (uint64_t)(hi - lo);
+                    if (from == MLM_ATTN_FROM_HEADS) {
+                        for (int64_t j = 0; j < T; j++) {
+                            if (j < lo || j >= hi) { dp[j] = 0; continue; }
+                            const mlm_real *vj = v + ((b * T + j) * Hkv + hk) * hd;
+                            mlm_real *dvj = dv + ((b * T + j) * Hkv + hk) * hd;
+                            mlm_real s = 0, pj = p[j];
+                            for (int64_t d = 0; d < hd; d++) {
+                                s += doi[d] * vj[d];
+                                dvj[d] += pj * doi[d];
+                            }
+                            dp[j] = s;
+                        }
+                    }
+                    if (from != MLM_ATTN_FROM_SCORES) {
+                        mlm_real sum = 0;
+                        for (int64_t j = lo; j < hi; j++) sum += p[j] * dp[j];
+                        for (int64_t j = 0; j < T; j++) ds[j] = (j >= lo && j < hi) ? p[j] * (dp[j] - sum) : 0;
+                    }
+                    for (int64_t d = 0; d < hd; d++) dqi[d] = 0;
+                    for (int64_t j = lo; j < hi; j++) {
+                        const mlm_real *kj = k + ((b * T + j) * Hkv + hk) * hd;
+                        mlm_real *dkj = dk + ((b * T + j) * Hkv + hk) * hd;
+                        mlm_real g = ds[j] * scale;
+                        for (int64_t d = 0; d < hd; d++) {
+                            dqi[d] += g * kj[d];
+                            dkj[d] += g * qi[d];
+                        }
+                    }
+                }
+        }
+    uint64_t f[5] = {0, 0, 0, 0, 0};
+    if (from == MLM_ATTN_FROM_HEADS) f[0] = f[1] = n_sc * 2 * (uint64_t)hd;
+    if (from != MLM_ATTN_FROM_SCORES) f[2] = 4 * n_sc;
+    f[3] = n_sc * (1 + 2 * (uint64_t)hd);
+    f[4] = n_sc * 2 * (uint64_t)hd;
+    if (fl) memcpy(fl, f, sizeof f);
+    return f[0] + f[1] + f[2] + f[3] + f[4];
+}
+
+uint64_t mlm_attention_backward_ref(mlm_real *dq, mlm_real *dk, mlm_real *dv, mlm_real *dprobs,
+                                    mlm_real *dscores, const mlm_real *dheads, const mlm_real *q,
+                                    const mlm_real *k, const mlm_real *v, const mlm_real *probs, int64_t B,
+                                    int64_t T, int64_t H, int64_t Hkv, int64_t hd, const mlm_attn_opts *o) {
+    /* The textbook chain, one query head at a time: dP = dO V^T, dV += P^T dO,
+     * dS = P o (dP - rowsum(P o dP)), dQ = dS K / sqrt(dk), dK += dS^T Q / sqrt(dk), where the
+     * K/V of head h is KV head h / (H / Hkv), so dK and dV sum over the heads sharing it. */
+    const double scale = 1.0 / sqrt((double)hd);
+    memset(dq, 0, (size_t)(B * T * H * hd) * sizeof(mlm_real));
+    memset(dk, 0, (size_t)(B * T * Hkv * hd) * sizeof(mlm_real));
+    memset(dv, 0, (size_t)(B * T * Hkv * hd) * sizeof(mlm_real));
+    uint64_t flops = 0;
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t h = 0; h < H; h++)
+            for (int64_t i = 0; i < T; i++) {
+                int64_t hk = h / (H / Hkv), lo, hi;
+                attn_range(o, i, T, &lo, &hi);
+                const mlm_real *p = probs + ((b * H + h) * T + i) * T;
+                mlm_real *dp = dprobs + ((b * H + h) * T + i) * T, *ds = dscores + ((b * H + h) * T + i) * T;
+                double sum = 0;
+                for (int64_t j = 0; j < T; j++) {
+                    dp[j] = 0;
+                    if (j < lo || j >= hi) continue;
+                    double s = 0;
+                    for (int64_t d = 0; d < hd; d++)
+                        s += (double)dheads[((b * T + i) * H + h) * hd + d] * v[((b * T + j) * Hkv + hk) * hd + d];
+                    dp[j] = (mlm_real)s;
+                    sum += (double)p[j] * s;
+                    for (int64_t d = 0; d < hd; d++)
+                        dv[((b * T + j) * Hkv + hk) * hd + d] +=
+                            (mlm_real)((double)p[j] * dheads[((b * T + i) * H + h) * hd + d]);
+                }
+                for (int64_t j = 0; j < T; j++) {
+                    ds[j] = (j >= lo && j < hi) ? (mlm_real)((double)p[j] * ((double)dp[j] - sum)) : 0;
+                    if (j < lo || j >= hi) continue;
+                    for (int64_t d = 0; d < hd; d++) {
+                        dq[((b * T + i) * H + h) * hd + d] +=
+                            (mlm_real)((double)ds[j] * scale * k[((b * T + j) * Hkv + hk) * hd + d]);
+                        dk[((b * T + j) * Hkv + hk) * hd + d] +=
+                            (mlm_real)((double)ds[j] * scale * q[((b * T + i) * H + h) * hd + d]);
+                    }
+                }
+                flops += (uint64_t)(hi - lo) * (8 * (uint64_t)hd + 6);
+            }
+    return flops;
+}
+
+uint64_t mlm_attention_backward_expanded(mlm_real *dkexp, mlm_real *dvexp, const mlm_real *dscores,
+                                         const mlm_real *dheads, const mlm_real *q, const mlm_real *probs, int64_t B,
+                                         int64_t T, int64_t H, int64_t hd, const mlm_attn_opts *o) {
+    const mlm_real scale = (mlm_real)(1.0 / sqrt((double)hd));
+    memset(dkexp, 0, (size_t)(B * T * H * hd) * sizeof(mlm_real));
+    memset(dvexp, 0, (size_t)(B * T * H * hd) * sizeof(mlm_real));
+    uint64_t n_sc = 0;
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t h = 0; h < H; h++)
+            for (int64_t i = 0; i < T; i++) {
+                int64_t lo, hi;
+                attn_range(o, i, T, &lo, &hi);
+                const mlm_real *qi = q + ((b * T + i) * H + h) * hd, *doi = dheads + ((b * T + i) * H + h) * hd;
+                const mlm_real *p = probs + ((b * H + h) * T + i) * T, *ds = dscores + ((b * H + h) * T + i) * T;
+                for (int64_t j = lo; j < hi; j++) {
+                    mlm_real *dkj = dkexp + ((b * T + j) * H + h) * hd, *dvj = dvexp + ((b * T + j) * H + h) * hd;
+                    mlm_real g = ds[j] * scale, pj = p[j];
+                    for (int64_t d = 0; d < hd; d++) {
+                        dkj[d] += g * qi[d];
+                        dvj[d] += pj * doi[d];
+                    }
+                }
+                n_sc += (uint64_t)(hi - lo);
+            }
+    return n_sc * 4 * (uint64_t)hd;
+}
+
+/* ---- element-wise ------------------------------------------------------------------------ */
+
+uint64_t mlm_silu_backward(mlm_real *dgate, const mlm_real *dact, const mlm_real *gate, int64_t n) {
+#pragma omp parallel for schedule(static) if (n > 262144)
+    for (int64_t i = 0; i < n; i++) {
+        mlm_real g = gate[i], s = 1 / (1 + R_EXP(-g));
+        dgate[i] = dact[i] * s * (1 + g * (1 - s));
+    }
+    return 9 * (uint64_t)n;
+}
+
+uint64_t mlm_mul_backward(mlm_real *da, mlm_real *db, const mlm_real *dout, const mlm_real *a, const mlm_real *b,
+                          int64_t n) {
+    uint64_t f = 0;
+    if (da) { for (int64_t i = 0; i < n; i++) da[i] = dout[i] * b[i]; f += (uint64_t)n; }
+    if (db) { for (int64_t i = 0; i < n; i++) db[i] = dout[i] * a[i]; f += (uint64_t)n; }
+    return f;
+}
+
+uint64_t mlm_relu_backward(mlm_real *dx, const mlm_real *dout, const mlm_real *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) dx[i] = x[i] > 0 ? dout[i] : 0;
+    return (uint64_t)n;
+}
+
+uint64_t mlm_residual_backward(mlm_real *da, mlm_real *db, const mlm_real *dout, int64_t n) {
+    if (da && da != dout) memcpy(da, dout, (size_t)n * sizeof(mlm_real));
+    if (db && db != dout) memcpy(db, dout, (size_t)n * sizeof(mlm_real));
+    return 0;
+}
+
+uint64_t mlm_embed_backward(mlm_real *demb, const mlm_real *dout, const int *tokens, int64_t N, int64_t d) {
+    for (int64_t i = 0; i < N; i++) {
+        mlm_real *row = demb + (int64_t)tokens[i] * d;
+        const mlm_real *g = dout + i * d;
+        for (int64_t c = 0; c < d; c++) row[c] += g[c];
+    }
+    return (uint64_t)N * (uint64_t)d;
+}
+
+uint64_t mlm_crossentropy_backward(mlm_real *dlogits, double *loss, int64_t *n_counted, const mlm_real *logits,
+                                   const int *targets, int64_t N, int64_t V, uint64_t fl[2]) {
+    int64_t n = 0;
+    for (int64_t i = 0; i < N; i++) n += targets[i] >= 0;
+    double total = 0, invn = n > 0 ? 1.0 / (double)n : 0;
+    uint64_t f_loss = 0, f_grad = (dlogits && n > 0) ? 1 : 0; /* invn */
+    for (int64_t i = 0; i < N; i++) {
+        const mlm_real *x = logits + i * V;
+        mlm_real *dx = dlogits ? dlogits + i * V : NULL;
+        if (targets[i] < 0) {
+            if (dx) memset(dx, 0, (size_t)V * sizeof(mlm_real));
+            continue;
+        }
+        double mx = -INFINITY, sum = 0;
+        for (int64_t j = 0; j < V; j++) if (x[j] > mx) mx = x[j];
+        for (int64_t j = 0; j < V; j++) {
+            double ev = exp((double)x[j] - mx);
+            if (dx) dx[j] = (mlm_real)ev;
+            sum += ev;
+        }
+        total += log(sum) + mx - (double)x[targets[i]];
+        f_loss += 3 * (uint64_t)V + 4;
+        if (dx) {
+            double inv = 1.0 / (sum * (double)n);
+            for (int64_t j = 0; j < V; j++) dx[j] = (mlm_real)((double)dx[j] * inv);
+            dx[targets[i]] -= (mlm_real)invn;
+            f_grad += (uint64_t)V + 3;
+        }
+    }
+    if (n > 0) f_loss += 1;
+    if (loss) *loss = n > 0 ? total / (double)n : 0;
+    if (n_counted) *n_counted = n;
+    if (fl) { fl[0] = f_loss; fl[1] = f_grad; }
+    return f_loss + f_grad;
+}
