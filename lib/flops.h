@@ -5,7 +5,8 @@
  *
  * Integer counts are uint64_t and exact; every product and sum is overflow-checked (a count
  * that would pass 2^64 - 1 ~ 1.8e19 is an error, never a wrapped number). Llama 3.1 405B at
- * 128K context, batch 1, dense convention, forward + backward is ~1.4e18: it fits. Ratios,
+ * 128K context, batch 1, dense convention, forward + backward is 7.46e17: it fits (a batch of
+ * 25 such sequences would not, and is refused). Ratios,
  * per-token averages, crossovers and the 6 N D estimate are double. */
 #ifndef MLM_FLOPS_H
 #define MLM_FLOPS_H

@@ -440,6 +440,7 @@ int mlm_cmd_flops(int argc, char **argv) {
         one.n_layers = 1;
         mlm_flop_conv bc = cv;
         bc.lm_head = 0;
+        mlm_flop_conv_label(&bc, &c, label, sizeof label);
         jw w;
         if (out == OUT_JSON) { jw_begin(&w); jw_str(&w, "model", c.name); jw_str(&w, "conventions", label);
                                jw_i64(&w, "batch", B); jw_open(&w, "per_block", '['); }
@@ -589,17 +590,26 @@ int mlm_cmd_flops(int argc, char **argv) {
     printf("  forward  %26s\n", mlm_fmt_int(tr.fwd.total, b1, sizeof b1));
     printf("  backward %26s\n", mlm_fmt_int(tr.backward, b1, sizeof b1));
     printf("  total    %26s   %s\n", mlm_fmt_int(tr.total, b1, sizeof b1), mlm_fmt_si((double)tr.total, b2, sizeof b2));
-    printf("  6 N D    %26.0f   (N = all %s parameters; ratio exact / 6ND = %.4f)\n", tr.six_nd,
-           fmt_count(tr.six_nd / 6 / tr.tokens, b1, sizeof b1), tr.ratio);
-    printf("  6 N D    %26.0f   (N = non-embedding parameters)\n", tr.six_nd_nonemb);
+    printf("  6 N D    %26s   (N = all %s parameters; exact / 6ND = %.4f)\n",
+           mlm_fmt_int((uint64_t)tr.six_nd, b2, sizeof b2), fmt_count(tr.six_nd / 6 / tr.tokens, b1, sizeof b1),
+           tr.ratio);
+    printf("  6 N D    %26s   (N = non-embedding parameters; exact / 6ND = %.4f)\n",
+           mlm_fmt_int((uint64_t)tr.six_nd_nonemb, b1, sizeof b1), (double)tr.total / tr.six_nd_nonemb);
     printf("\ncrossovers per layer (analysis 5; FLOPs, core = (4 d_k + 5) h per computed score)\n");
-    printf("  core = FFN          dense L = %d * %d * %d / ((4*%d + 5) * %d) = %.1f  -> %" PRId64 "\n",
-           c.ffn == MLM_FFN_RELU ? 4 : 6, c.d_model, c.d_ff, c.head_dim, c.n_heads, x.ffn_dense, x.ffn_dense_round);
-    printf("  core = projections  dense L = 2 (2*%d*%d*%d + 2*%d*%d*%d) / ((4*%d + 5) * %d) = %.1f  -> %" PRId64 "\n",
-           c.d_model, c.n_heads, c.head_dim, c.d_model, c.n_kv_heads, c.head_dim, c.head_dim, c.n_heads, x.proj_dense,
-           x.proj_dense_round);
-    printf("  causal (computed entries only%s): core = FFN at L = %.1f, core = projections at L = %.1f\n",
-           c.sliding_window ? ", window honoured" : "", x.ffn_causal, x.proj_causal);
+    const double den = (4.0 * c.head_dim + 5) * c.n_heads;
+    printf("  core = FFN          dense L = %d * %d * %d / ((4*%d + 5) * %d) = %.0f / %.0f = %.2f  -> %" PRId64 "\n",
+           c.ffn == MLM_FFN_RELU ? 4 : 6, c.d_model, c.d_ff, c.head_dim, c.n_heads, x.ffn_dense * den, den, x.ffn_dense,
+           x.ffn_dense_round);
+    printf("  core = projections  dense L = 2 (2*%d*%d*%d + 2*%d*%d*%d) / ((4*%d + 5) * %d) = %.0f / %.0f = %.2f  -> %" PRId64
+           "\n",
+           c.d_model, c.n_heads, c.head_dim, c.d_model, c.n_kv_heads, c.head_dim, c.head_dim, c.n_heads,
+           x.proj_dense * den, den, x.proj_dense, x.proj_dense_round);
+    if (c.sliding_window)
+        printf("  causal, window %d honoured: core = FFN at L = %.2f, core = projections at L = %.2f (inf: never)\n",
+               c.sliding_window, x.ffn_causal, x.proj_causal);
+    else
+        printf("  causal (computed entries only, L = 2 x dense - 1): core = FFN at L = %.2f, = projections at L = %.2f\n",
+               x.ffn_causal, x.proj_causal);
     if (stages) {
         printf("\nper stage as the kernels count them (FLOPs, element-wise in; block 0 shown, every block equal)\n");
         mlm_flops_stage_names(&c, 0, stage_cb, &sc);
@@ -727,8 +737,9 @@ int mlm_cmd_memory(int argc, char **argv) {
                fmt_bytes((double)mlm_memory_bytes(p.total, wts[i]), b2, sizeof b2));
     printf("\nKV cache, batch %ld x %ld positions at %s: 2 * %d layers * %ld * %ld * %d KV heads * %d d_k * %g bytes\n", B,
            T, mlm_dtype_name(dt), c.n_layers, B, T, c.n_kv_heads, c.head_dim, mlm_dtype_bytes(dt));
+    char b3[48];
     printf("  %s bytes  (%s; %s per token)\n", mlm_fmt_int(kv_bytes, b1, sizeof b1), fmt_bytes((double)kv_bytes, b2, sizeof b2),
-           fmt_bytes(kv_per_token, b1, sizeof b1));
+           fmt_bytes(kv_per_token, b3, sizeof b3));
     if (c.sliding_window && kv_win != kv_vals)
         printf("  with a rolling buffer of the %d-token window: %s\n", c.sliding_window,
                fmt_bytes((double)kv_win_bytes, b1, sizeof b1));
