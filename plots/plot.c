@@ -120,6 +120,10 @@ void mlmp_figure_set_size_px(mlmp_figure *fig, int w_px, int h_px, double dpi) {
 }
 
 const char *mlmp_figure_error(const mlmp_figure *fig) { return fig ? fig->error : "no figure"; }
+void mlmp_figure_size_pt(const mlmp_figure *fig, double *w_pt, double *h_pt) {
+    if (w_pt) *w_pt = fig ? fig->w_in * 72 : 0;
+    if (h_pt) *h_pt = fig ? fig->h_in * 72 : 0;
+}
 int mlmp_figure_rows(const mlmp_figure *fig) { return fig ? fig->rows : 0; }
 int mlmp_figure_cols(const mlmp_figure *fig) { return fig ? fig->cols : 0; }
 void mlmp_figure_share_color_scale(mlmp_figure *fig, int on) { if (fig) fig->share_clim = on; }

@@ -52,6 +52,8 @@ void mlmp_figure_set_dpi(mlmp_figure *fig, double dpi);          /* PNG resoluti
 /* First builder error recorded in the figure ("" when none). Owned by the figure. */
 const char *mlmp_figure_error(const mlmp_figure *fig);
 int mlmp_figure_rows(const mlmp_figure *fig);
+/* Figure size in points (1/72 in); 0 x 0 for NULL. */
+void mlmp_figure_size_pt(const mlmp_figure *fig, double *w_pt, double *h_pt);
 int mlmp_figure_cols(const mlmp_figure *fig);
 
 /* ---- panels ---------------------------------------------------------------------------- */

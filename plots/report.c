@@ -5,6 +5,7 @@
 #include "plot_util.h"
 
 #include <cairo-pdf.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,9 +129,12 @@ int mlmp_report_figure_page(mlmp_report *r, const mlmp_figure *fig, const char *
     mlmp__font fc = {10.5, 0, 1, 0};
     if (caption) mlmp__text_size(&r->t, caption, fc, 1, wrap, NULL, &ch);
     double top = 30, bw = PAGE_W - 2 * 36, bh = PAGE_H - top - 36 - (ch > 0 ? ch + 12 : 0);
-    /* lay the figure out at its own aspect ratio, drawn at 80% so its fonts stay readable */
-    double s = 0.8, aspect = fig ? (double)mlmp_figure_cols(fig) : 1;
-    (void)aspect;
+    /* scale the figure's own size down to the box, but not below 70% so its fonts stay
+     * readable: below that the figure is laid out afresh for a larger virtual page */
+    double nw = 0, nh = 0;
+    mlmp_figure_size_pt(fig, &nw, &nh);
+    double s = fmax(fmin(bw / nw, bh / nh), 0.7);
+    if (s > 1) s = 1;
     double fw = bw / s, fh = bh / s;
     cairo_save(r->cr);
     cairo_translate(r->cr, 36, top);

@@ -12,6 +12,9 @@
 #include "plot.h"
 #include "plot_cairo.h"
 #include "ticks.h"
+#include "diagram.h"
+#include "plot_gnuplot.h"
+#include "report.h"
 
 /* ---- helpers: temp paths under $MLM_TMP, PNG pixels, whole files, PDF / SVG checks ---- */
 
@@ -395,6 +398,169 @@ static void test_copies(void) {
     remove(a); remove(b);
 }
 
+static void test_gnuplot(void) {
+    char err[512] = "", png[1024], gp[1024], dat[1024];
+    tmp_path(png, sizeof png, "test_plots_gp.png");
+    tmp_path(gp, sizeof gp, "test_plots_gp.gp");
+    tmp_path(dat, sizeof dat, "test_plots_gp_r0c0_s0.dat");
+    mlmp_figure *fig = all_series_figure();
+    /* areas and a symlog axis too, so that every series type goes through gnuplot */
+    mlmp_figure *fig2 = mlmp_figure_new("areas", 1, 2);
+    mlmp_figure_set_size_px(fig2, 800, 400, 100);
+    double x[4] = {1, 2, 4, 8}, a[4] = {1, 2, 3, 4}, b[4] = {4, 3, 2, 1};
+    const double *ly[2] = {a, b};
+    const char *ln[2] = {"a", "b"};
+    mlmp_panel_t *p = mlmp_panel(fig2, 0, 0);
+    mlmp_panel_set_xscale(p, MLMP_SCALE_LOG2);
+    mlmp_add_area_stack(p, x, 4, ly, 2, ln);
+    p = mlmp_panel(fig2, 0, 1);
+    mlmp_panel_set_yscale(p, MLMP_SCALE_SYMLOG);
+    mlmp_panel_set_symlog_threshold(p, 1, 1e-6);
+    mlmp_panel_set_bars_horizontal(p, 0);
+    double v[3] = {0, 1e-3, 10};
+    mlmp_bars_set_value_format(mlmp_add_bars(p, v, 3, "bars"), "%.0e");
+
+    char *saved = getenv("MLM_GNUPLOT") ? strdup(getenv("MLM_GNUPLOT")) : NULL;
+    unsetenv("MLM_GNUPLOT");
+    int have = mlmp_gnuplot_available(err, sizeof err);
+    if (!have) printf("  (gnuplot not installed here: %s)\n", err);
+    int rc = mlmp_gnuplot_render(fig, png, err, sizeof err);
+    if (rc) printf("  (%s)\n", err);
+    CHECK(file_exists(gp) && file_exists(dat), "gnuplot: .gp script and .dat files written next to the output");
+    size_t n;
+    char *script = slurp(gp, &n);
+    CHECK(script && strstr(script, "set multiplot") && strstr(script, "with image") && strstr(script, "with boxxyerror") &&
+          strstr(script, "with boxplot") && strstr(script, "circle") && strstr(script, "pngcairo") &&
+          strstr(script, "with points") && strstr(script, "DejaVu Sans Mono"),
+          "gnuplot script holds multiplot, image, boxes, boxplot, pie wedges, points, text box");
+    free(script);
+    if (have) {
+        CHECK(rc == 0, "gnuplot run succeeds (pclose status 0)");
+        cairo_surface_t *img = cairo_image_surface_create_from_png(png);
+        CHECK(cairo_surface_status(img) == CAIRO_STATUS_SUCCESS && cairo_image_surface_get_width(img) == 2400 &&
+              cairo_image_surface_get_height(img) == 1480, "gnuplot PNG is 2400 x 1480");
+        CHECK(ink_fraction(img, 0, 0, 2400, 1480) > 0.03, "gnuplot PNG is not blank");
+        cairo_surface_destroy(img);
+        char p2[1024];
+        tmp_path(p2, sizeof p2, "test_plots_gp2.svg");
+        CHECK(mlmp_gnuplot_render(fig2, p2, err, sizeof err) == 0 && svg_ok(p2), "gnuplot SVG (areas, log2, symlog bars) is well formed");
+        remove(p2);
+        tmp_path(p2, sizeof p2, "test_plots_gp2.pdf");
+        CHECK(mlmp_gnuplot_render(fig2, p2, err, sizeof err) == 0 && pdf_pages(p2) == 1, "gnuplot PDF has one page");
+        remove(p2);
+        char tmp[1100];
+        snprintf(tmp, sizeof tmp, "%s.png.tmp", png);
+        CHECK(!file_exists(tmp), "no temporary gnuplot output left behind");
+    }
+    /* a missing gnuplot is reported clearly, and Cairo still works */
+    remove(png);
+    setenv("MLM_GNUPLOT", "/nonexistent/bin/gnuplot", 1);
+    err[0] = 0;
+    rc = mlmp_gnuplot_render(fig, png, err, sizeof err);
+    CHECK(rc == MLMP_GNUPLOT_MISSING, "missing gnuplot: status MLMP_GNUPLOT_MISSING");
+    CHECK(strstr(err, "gnuplot not found") && strstr(err, "/nonexistent/bin/gnuplot"), "missing gnuplot: message names the binary");
+    printf("  (message: %s)\n", err);
+    CHECK(!file_exists(png) && file_exists(gp), "missing gnuplot: no image, but the script is still written");
+    CHECK(mlmp_gnuplot_available(err, sizeof err) == 0, "mlmp_gnuplot_available says no");
+    CHECK(mlmp_render_png(fig, png, err, sizeof err) == 0 && file_exists(png), "Cairo output works without gnuplot");
+    setenv("MLM_GNUPLOT", "/bin/false", 1);
+    rc = mlmp_gnuplot_render(fig, png, err, sizeof err);
+    CHECK(rc == -1 && strstr(err, "exit status 1"), "a failing gnuplot is reported with its exit status");
+    if (saved) { setenv("MLM_GNUPLOT", saved, 1); free(saved); } else unsetenv("MLM_GNUPLOT");
+    CHECK(mlmp_gnuplot_render(fig, "/tmp/x.bmp", err, sizeof err) == -1 && strstr(err, "extension"), "gnuplot: unknown extension refused");
+    /* clean up the script and data files */
+    remove(png); remove(gp);
+    for (int r = 0; r < 2; r++)
+        for (int c = 0; c < 3; c++)
+            for (int k = 0; k < 4; k++) {
+                char name[256];
+                snprintf(name, sizeof name, "test_plots_gp_r%dc%d_s%d.dat", r, c, k);
+                tmp_path(dat, sizeof dat, name); remove(dat);
+                snprintf(name, sizeof name, "test_plots_gp_r%dc%d_s%d_labels.dat", r, c, k);
+                tmp_path(dat, sizeof dat, name); remove(dat);
+                snprintf(name, sizeof name, "test_plots_gp2_r%dc%d_s%d.dat", r, c, k);
+                tmp_path(dat, sizeof dat, name); remove(dat);
+            }
+    tmp_path(dat, sizeof dat, "test_plots_gp2.gp"); remove(dat);
+    mlmp_figure_free(fig);
+    mlmp_figure_free(fig2);
+}
+
+static void test_diagram(void) {
+    char err[512] = "", path[1024];
+    mlmp_diagram *d = mlmp_diagram_new("block");
+    int rc = mlmp_diagram_parse(d,
+        "# a tiny block\n"
+        "node x \"input x\" 0 0 label\n"
+        "node n \"RMSNorm\" 0 1 round #e8f1fa\n"
+        "node a \"attention (d<sub>k</sub> = 16)\" 0 2 box\n"
+        "node p \"+\" 0 3 circle\n"
+        "edge x n\nedge n a\nedge a p\nedge x p \"residual\" side\n"
+        "group \"sub-layer\" n a\n", err, sizeof err);
+    CHECK(rc == 0, "diagram description parses");
+    double w, h;
+    CHECK(mlmp_diagram_size(d, &w, &h, err, sizeof err) == 0 && w > 100 && h > 150, "diagram measures its size");
+    tmp_path(path, sizeof path, "test_plots_diagram.png");
+    CHECK(mlmp_diagram_render(d, path, 100, err, sizeof err) == 0, "diagram PNG");
+    cairo_surface_t *img = cairo_image_surface_create_from_png(path);
+    CHECK(cairo_image_surface_get_width(img) == (int)ceil(w * 100 / 72) && ink_fraction(img, 0, 0, w * 100 / 72, h * 100 / 72) > 0.03,
+          "diagram PNG has the measured size and is not blank");
+    cairo_surface_destroy(img);
+    remove(path);
+    tmp_path(path, sizeof path, "test_plots_diagram.svg");
+    CHECK(mlmp_diagram_render(d, path, 100, err, sizeof err) == 0 && svg_ok(path), "diagram SVG is well formed");
+    remove(path);
+    tmp_path(path, sizeof path, "test_plots_diagram.pdf");
+    CHECK(mlmp_diagram_render(d, path, 100, err, sizeof err) == 0 && pdf_pages(path) == 1, "diagram PDF has one page");
+    remove(path);
+    rc = mlmp_diagram_parse(d, "node y \"y\" 1 0\nedge y nowhere\n", err, sizeof err);
+    CHECK(rc == -1 && strstr(err, "line 2") && strstr(err, "nowhere"), "bad description: error names the line and the node");
+    CHECK(mlmp_diagram_node(d, "x", "dup", 0, 0, MLMP_NODE_BOX, (mlmp_color){0, 0, 0, 0}, err, sizeof err) == -1 &&
+          strstr(err, "twice"), "duplicate node id refused");
+    CHECK(mlmp_diagram_parse(d, "frobnicate\n", err, sizeof err) == -1 && strstr(err, "frobnicate"), "unknown keyword refused");
+    mlmp_diagram_free(d);
+    mlmp_diagram_free(NULL);
+}
+
+static void test_report(void) {
+    char err[512] = "", path[1024];
+    tmp_path(path, sizeof path, "test_plots_report.pdf");
+    remove(path);
+    mlmp_report *r = mlmp_report_new(path, err, sizeof err);
+    CHECK(r != NULL, "report created");
+    const char *sub[2] = {"subtitle one", "seed 42"};
+    const char *para[2] = {"First paragraph with d<sub>k</sub> and \xce\xb1.", "Second paragraph."};
+    CHECK(mlmp_report_title_page(r, "Report title", sub, 2, err, sizeof err) == 0, "title page");
+    CHECK(mlmp_report_text_page(r, "Findings", para, 2, err, sizeof err) == 0, "text page");
+    mlmp_figure *fig = all_series_figure();
+    CHECK(mlmp_report_figure_page(r, fig, "Figure 1: all series.", err, sizeof err) == 0, "figure page");
+    CHECK(mlmp_report_pages(r) == 3, "three pages so far");
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    CHECK(!file_exists(path), "report file appears only at close");
+    CHECK(mlmp_report_close(r, err, sizeof err) == 0, "report closes");
+    CHECK(pdf_pages(path) == 3 && !file_exists(tmp), "report PDF has 3 pages, no .tmp left");
+    remove(path);
+    /* long text continues on more pages */
+    r = mlmp_report_new(path, err, sizeof err);
+    const char *many[60];
+    for (int i = 0; i < 60; i++) many[i] = "A long paragraph that repeats itself so that the text page overflows. "
+                                           "A long paragraph that repeats itself so that the text page overflows.";
+    mlmp_report_text_page(r, "Long", many, 60, err, sizeof err);
+    CHECK(mlmp_report_pages(r) >= 2, "long text continues on a second page");
+    mlmp_report_close(r, err, sizeof err);
+    remove(path);
+    /* a bad figure fails the report and nothing is written */
+    r = mlmp_report_new(path, err, sizeof err);
+    mlmp_figure *bad = mlmp_figure_new("bad", 1, 1);
+    mlmp_add_line(mlmp_panel(bad, 0, 0), NULL, NULL, 0, NULL);
+    CHECK(mlmp_report_figure_page(r, bad, NULL, err, sizeof err) == -1 && strstr(err, "no data"), "bad figure page refused with the reason");
+    CHECK(mlmp_report_close(r, err, sizeof err) == -1 && !file_exists(path) && !file_exists(tmp), "failed report leaves no file");
+    CHECK(mlmp_report_new("/nonexistent-dir/r.pdf", err, sizeof err) == NULL && strstr(err, "/nonexistent-dir/r.pdf"), "unwritable report path: error names it");
+    mlmp_figure_free(bad);
+    mlmp_figure_free(fig);
+}
+
 int main(void) {
     test_ticks();
     test_colormaps();
@@ -402,6 +568,9 @@ int main(void) {
     test_dpi_and_log();
     test_errors();
     test_copies();
+    test_gnuplot();
+    test_diagram();
+    test_report();
     mlmp_plots_cleanup();
     return check_done();
 }
