@@ -8,8 +8,12 @@
 #include "model.h"
 #include "params.h"
 
+#include <cjson/cJSON.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static mlm_param_counts counts(const char *name) {
     mlm_param_counts p;
@@ -277,6 +281,54 @@ static void test_memory(void) {
     CHECK(mlm_memory_acts_numel(mlm_preset_find("llama2-7b"), 0, 8, 1) == -1, "bad batch -> -1");
 }
 
+/* Runs `microlm ARGS`, returns the exit status and (when out is non-NULL) stdout. */
+static int run_cli(const char *bin, const char *args, char *out, size_t cap) {
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "%s %s 2>/dev/null", bin, args);
+    FILE *f = popen(cmd, "r");
+    if (!f) return -1;
+    size_t n = 0;
+    char buf[4096];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, f)) > 0)
+        if (out && n + k < cap) { memcpy(out + n, buf, k); n += k; }
+    if (out) out[n] = 0;
+    int st = pclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_cli(void) {
+    const char *b = getenv("MLM_BUILD");
+    char bin[1024];
+    snprintf(bin, sizeof bin, "%s/microlm", b && *b ? b : "build/float");
+    if (access(bin, X_OK) != 0) {
+        printf("(microlm not built at %s: CLI checks skipped)\n", bin);
+        return;
+    }
+    static char out[1 << 16];
+    int rc = run_cli(bin, "params llama3-8b --json", out, sizeof out);
+    cJSON *j = cJSON_Parse(out);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "total");
+    CHECK(rc == 0 && cJSON_IsNumber(t) && t->valuedouble == 8030261248.0,
+          "microlm params llama3-8b --json: top-level integer total 8030261248");
+    cJSON_Delete(j);
+    rc = run_cli(bin, "flops llama3-8b --seq 4096 --dense --json", out, sizeof out);
+    j = cJSON_Parse(out);
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(j, "crossover");
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(x, "core_eq_ffn_dense_rounded");
+    CHECK(rc == 0 && cJSON_IsNumber(r) && r->valuedouble == 21296, "microlm flops --json: crossover 21296");
+    cJSON_Delete(j);
+    CHECK(run_cli(bin, "params llama3-8b --bogus", NULL, 0) == 2, "bad flag: exit 2");
+    CHECK(run_cli(bin, "flops llama3-8b", NULL, 0) == 2, "flops without --seq: exit 2");
+    CHECK(run_cli(bin, "params no-such-model", NULL, 0) == 1, "unknown model: exit 1");
+    rc = run_cli(bin, "compare --all --csv", out, sizeof out);
+    int lines = 0;
+    for (char *q = out; *q; q++) lines += *q == '\n';
+    CHECK(rc == 0 && lines == mlm_preset_count() + 1, "compare --all --csv: one row per preset");
+    rc = run_cli(bin, "memory llama3-8b --seq 8192 --json", out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "\"bytes\": 1073741824"), "memory --json: Llama 3 8B KV cache at 8192 bf16 = 1 GiB");
+}
+
 int main(void) {
     test_published();
     test_layout_equality();
@@ -285,5 +337,6 @@ int main(void) {
     test_lora();
     test_tp();
     test_memory();
+    test_cli();
     return check_done();
 }
