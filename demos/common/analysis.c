@@ -1,0 +1,30 @@
+/* analysis.c - finishing an analysis: hand the results over or render and save them. */
+#include "analysis.h"
+#include "plot_cairo.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void mlm_analysis_out_free(mlm_analysis_out *o) {
+    if (!o) return;
+    mlmp_figure_free(o->fig);
+    cJSON_Delete(o->json);
+    o->fig = NULL;
+    o->json = NULL;
+}
+
+int mlm_analysis_finish(const mlm_demo *d, mlmp_figure *fig, cJSON *json, const char *base, mlm_analysis_out *out) {
+    if (out) {
+        out->fig = fig;
+        out->json = json;
+        snprintf(out->name, sizeof out->name, "%s", base);
+        return 0;
+    }
+    int rc = mlm_demo_render(d, fig, base);
+    if (rc == 0) rc = mlm_demo_save_json(d, json, base);
+    else cJSON_Delete(json);
+    mlmp_figure_free(fig);
+    mlmp_plots_cleanup();
+    return rc ? 1 : 0;
+}

@@ -1,0 +1,37 @@
+/* analysis.h - the six analyses (and those beyond them) as functions, so each demo program is
+ * a thin main and the report program can run them all and put their figures in one PDF.
+ *
+ * Each mlm_analysis_NN parses its own flags (argv[0] is the program name). With out == NULL it
+ * prints its tables, renders its figure (PNG, SVG, PDF) and writes its JSON into --out; with
+ * out it runs quietly and hands the figure, the JSON, a findings paragraph and a caption to
+ * the caller (who frees them with mlm_analysis_out_free). Returns the exit status. */
+#ifndef MLM_ANALYSIS_H
+#define MLM_ANALYSIS_H
+#include <cjson/cJSON.h>
+
+#include "demo.h"
+#include "plot.h"
+
+typedef struct {
+    mlmp_figure *fig;
+    cJSON *json;
+    char name[64];        /* "01_forward_pass" */
+    char title[160];      /* the analysis' title for the report */
+    char finding[1600];   /* a paragraph built from the computed numbers (markup) */
+    char caption[1600];   /* how to read the figure (markup) */
+} mlm_analysis_out;
+
+void mlm_analysis_out_free(mlm_analysis_out *o);
+
+/* Hands fig and json to out (when non-NULL), or renders and saves them and frees them.
+ * Returns 0 or 1. */
+int mlm_analysis_finish(const mlm_demo *d, mlmp_figure *fig, cJSON *json, const char *base, mlm_analysis_out *out);
+
+int mlm_analysis_01(int argc, char **argv, mlm_analysis_out *out);   /* forward pass walkthrough */
+int mlm_analysis_02(int argc, char **argv, mlm_analysis_out *out);   /* parameters of real configs */
+int mlm_analysis_03(int argc, char **argv, mlm_analysis_out *out);   /* SwiGLU gating */
+int mlm_analysis_04(int argc, char **argv, mlm_analysis_out *out);   /* residual gradient highway */
+int mlm_analysis_05(int argc, char **argv, mlm_analysis_out *out);   /* FLOPs and the crossover */
+int mlm_analysis_06(int argc, char **argv, mlm_analysis_out *out);   /* causal masking and RoPE */
+
+#endif
