@@ -290,7 +290,7 @@ uint64_t mlm_attention_backward_ref(mlm_real *dq, mlm_real *dk, mlm_real *dv, ml
                             (mlm_real)((double)ds[j] * scale * q[((b * T + i) * H + h) * hd + d]);
                     }
                 }
-                flops += (uint64_t)(hi - lo) * (8 * (uint64_t)hd + 6);
+                flops += (uint64_t)(hi - lo) * (8 * (uint64_t)hd + 5);
             }
     return flops;
 }

@@ -22,7 +22,7 @@
  *                result nor its count): dprobs 2*dk (dheads . v), dv 2*dk (accumulate p * dheads),
  *                softmax backward 4 (p*dp and its row sum: 2; dp - sum and the multiply by
  *                p: 2), dq 1 + 2*dk (the 1/sqrt(dk) scale, then accumulate ds * k), dk 2*dk:
- *                8*dk + 6 in all, about twice the forward's 4*dk + 5
+ *                8*dk + 5 in all, about twice the forward's 4*dk + 5
  *   silu         9 per element: the sigmoid 4 (as the forward), dact*s*(1 + g*(1-s)) 5
  *   mul          1 per element and operand (da = dout*b, db = dout*a)
  *   relu         1 per element (the masked pass-through, as the forward's max counts 1)
