@@ -2,6 +2,7 @@
 #include "diagram.h"
 #include "plot_text.h"
 #include "plot_util.h"
+#include "png_write.h"
 
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
@@ -425,8 +426,7 @@ int mlmp_diagram_render(const mlmp_diagram *d, const char *path, double dpi, cha
     int rc = mlmp_diagram_render_cairo(d, cr, w, h, err, errlen);
     cairo_destroy(cr);
     if (!rc && png) {
-        cairo_status_t st = cairo_surface_write_to_png(s, tmp);
-        if (st) rc = mlmp__err(err, errlen, "plots: %s: cannot write PNG: %s", path, cairo_status_to_string(st));
+        rc = mlmp__png_write(s, tmp, err, errlen);
     }
     cairo_surface_finish(s);
     if (!rc && cairo_surface_status(s)) rc = mlmp__err(err, errlen, "plots: %s: %s", path, cairo_status_to_string(cairo_surface_status(s)));

@@ -4,6 +4,7 @@
  * annotations, axis labels, legend, colorbar and titles (never clipped). */
 #include "plot_layout.h"
 #include "plot_util.h"
+#include "png_write.h"
 
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
@@ -750,8 +751,7 @@ static int render_to(const mlmp_figure *fig, const char *path, out_kind kind, ch
     int rc = mlmp_render_cairo(fig, cr, w_pt, h_pt, err, errlen);
     cairo_destroy(cr);
     if (rc == 0 && kind == OUT_PNG) {
-        cairo_status_t st = cairo_surface_write_to_png(surf, tmp);
-        if (st != CAIRO_STATUS_SUCCESS) rc = mlmp__err(err, errlen, "plots: %s: cannot write PNG: %s", path, cairo_status_to_string(st));
+        rc = mlmp__png_write(surf, tmp, err, errlen);
     }
     cairo_surface_finish(surf);
     if (rc == 0 && cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS)
