@@ -42,7 +42,7 @@ LIB_SRC    := $(wildcard lib/*.c)
 PLOT_SRC   := $(wildcard plots/*.c)
 CLI_SRC    := $(wildcard demos/cli/*.c)
 COMMON_SRC := $(wildcard demos/common/*.c)
-DEMO_SRC   := $(wildcard demos/[0-9]*.c) $(wildcard demos/gallery.c)
+DEMO_SRC   := $(wildcard demos/[0-9]*.c) $(wildcard demos/gallery.c) $(wildcard demos/report.c)
 TEST_SRC   := $(wildcard tests/test_*.c)
 BENCH_SRC  := $(wildcard tests/bench_*.c)
 TESTLIB_SRC:= $(filter-out tests/test_% tests/bench_% tests/fuzz_%,$(wildcard tests/*.c))
@@ -106,7 +106,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(call obj,$(TESTLIB_SRC) $(COMMON_SRC)) $(
 # ---- the main job -------------------------------------------------------------------------
 demos: all
 	@mkdir -p results
-	@for d in $(sort $(filter-out %/gallery,$(DEMOS))); do \
+	@for d in $(sort $(filter-out %/gallery %/report,$(DEMOS))); do \
 	  echo "== $$(basename $$d)"; $$d --out results || exit 1; done
 	@if [ -x $(BUILD)/demos/report ]; then $(BUILD)/demos/report --out results; fi
 

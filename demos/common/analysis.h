@@ -34,4 +34,12 @@ int mlm_analysis_04(int argc, char **argv, mlm_analysis_out *out);   /* residual
 int mlm_analysis_05(int argc, char **argv, mlm_analysis_out *out);   /* FLOPs and the crossover */
 int mlm_analysis_06(int argc, char **argv, mlm_analysis_out *out);   /* causal masking and RoPE */
 
+/* Every analysis in report order. */
+typedef struct {
+    const char *name;                                         /* "01_forward_pass" */
+    int (*run)(int argc, char **argv, mlm_analysis_out *out);
+} mlm_analysis_entry;
+extern const mlm_analysis_entry mlm_analyses[];
+extern const int mlm_analysis_count;
+
 #endif
