@@ -1,7 +1,8 @@
 /* bench_backward.c - forward and backward time of the stories15m preset (random weights) at
  * B = 4, T = 256, and their ratio (the textbook backward costs about twice the forward: two
  * matrix products per forward product). Prints `forward_ms x`, `backward_ms x`,
- * `bwd_fwd_ratio x` (best of the repeats), plus the counted FLOPs and rates.
+ * `bwd_fwd_ratio x` (best of the repeats), the counted FLOPs and rates, and a BENCH line for
+ * results/bench.json.
  * Usage: bench_backward [repeats (default 3)] [B] [T] */
 #include "backward.h"
 #include "rng.h"
@@ -56,6 +57,8 @@ int main(int argc, char **argv) {
     printf("forward_gflops %.2f\n", (double)ff / best_f / 1e9);
     printf("backward_gflops %.2f\n", (double)fb / best_b / 1e9);
     printf("bwd_fwd_ratio %.2f\n", best_b / best_f);
+    /* for results/bench.json (tests/bench.sh): name value unit baseline baseline_value ratio */
+    printf("BENCH backward_stories15m %.1f ms forward_ms %.1f %.3f\n", best_b * 1e3, best_f * 1e3, best_b / best_f);
     mlm_probe_free(p);
     free(tok);
     free(tg);
