@@ -8,6 +8,7 @@
 
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
+#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -777,4 +778,13 @@ int mlmp_render_file(const mlmp_figure *fig, const char *path, char *err, size_t
 void mlmp_plots_cleanup(void) {
     pango_cairo_font_map_set_default(NULL);
     cairo_debug_reset_static_data();
+    /* fontconfig keeps its configuration until FcFini(). We do not link libfontconfig
+     * directly (pango does), so look the function up in the already loaded libraries. */
+    void *self = dlopen(NULL, RTLD_LAZY);
+    if (self) {
+        void (*fc_fini)(void) = NULL;
+        *(void **)(&fc_fini) = dlsym(self, "FcFini");
+        if (fc_fini) fc_fini();
+        dlclose(self);
+    }
 }

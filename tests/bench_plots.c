@@ -29,7 +29,7 @@ static mlmp_figure *make_figure(int k) {
     mlmp_panel_t *p = mlmp_panel(fig, 0, 0);
     mlmp_panel_set_title(p, "Lines", "three series with markers");
     for (int j = 0; j < 3; j++) {
-        char l[16];
+        char l[32];
         snprintf(l, sizeof l, "series %d", j);
         mlmp_series_set_marker(mlmp_add_line(p, x, y[j], 32, l), MLMP_MARKER_CIRCLE + j);
     }
