@@ -68,6 +68,21 @@ int main(void) {
     while (so && fgets(line, sizeof line, so)) table |= strstr(line, "blocks.0.attn.probs") && strstr(line, "(1, 4, 3, 3)");
     if (so) fclose(so);
     CHECK(table, "the stage table lists stages with their shapes");
+    /* gradients */
+    snprintf(args, sizeof args, "trace --model block-demo --tokens 1,5,9 --targets 5,9,2 --grad --json %s", out);
+    CHECK(run(args, err, sizeof err, &lines) == 0, "microlm trace --targets --grad exits 0");
+    CHECK(mlm_trace_load(&t, out, &e) == MLM_OK, "the gradient trace loads back");
+    r = mlm_probe_find(t.probe, "loss");
+    CHECK(r && r->has_value && r->value > 0, "the trace has a \"loss\" stage with its value");
+    r = mlm_probe_find(t.probe, "grad.blocks.0.resid_post");
+    CHECK(r && r->norm > 0 && r->ndim == 3, "grad.blocks.0.resid_post is recorded with its norm");
+    r = mlm_probe_find(t.probe, "grad.blocks.0.attn.wq");
+    CHECK(r && r->norm > 0 && r->shape[0] == 64, "weight gradients are recorded as grad.<weight name>");
+    CHECK(t.targets && t.targets[0] == 5, "the trace records the targets");
+    mlm_trace_clear(&t);
+    bad("trace --model block-demo --tokens 1,5,9 --targets 5,9", 2, "--targets", "targets shorter than the tokens: exit 2, no file");
+    bad("trace --model block-demo --tokens 1,5,9 --grad", 2, "--targets", "--grad without --targets: exit 2, no file");
+    bad("trace --model block-demo --tokens 1,5,9 --targets 5,9,256 --grad", 1, "256", "a target outside the vocabulary: exit 1, no file");
     /* a checkpoint as MODEL */
     mlm_config c = *mlm_preset_find("block-demo");
     c.n_layers = 1;

@@ -2,10 +2,11 @@
  * stage table (step, shape, norm, FLOPs) and writes the trace JSON. */
 #include "args.h"
 #include "commands.h"
-#include "forward.h"
+#include "backward.h"
 #include "open.h"
 #include "trace.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@ static void usage(FILE *f) {
             "  --dense            count attention FLOPs densely (all T*T scores); default skips masked ones\n"
             "  --no-rope          switch RoPE off;  --no-causal  switch the causal mask off\n"
             "  --last-only        logits of the last position only\n"
+            "  --targets LIST     next-token targets, one per token (-1 ignores a position)\n"
+            "  --grad             with --targets: record the loss and every gradient (grad.<stage>, grad.<weight>)\n"
             "  --quiet            no stage table\n");
 }
 
@@ -34,7 +37,8 @@ static void shape_str(const mlm_record *r, char *buf, size_t cap) {
 }
 
 int mlm_cmd_trace(int argc, char **argv) {
-    const char *model = NULL, *json = NULL, *keep = NULL, *tok_s = NULL, *pos_s = NULL;
+    const char *model = NULL, *json = NULL, *keep = NULL, *tok_s = NULL, *pos_s = NULL, *tgt_s = NULL;
+    int grad = 0;
     long seed = 42;
     int dense = 0, no_rope = 0, no_causal = 0, last_only = 0, quiet = 0;
     for (int i = 1; i < argc; i++) {
@@ -46,6 +50,8 @@ int mlm_cmd_trace(int argc, char **argv) {
         else if (!strcmp(a, "--keep")) VAL(keep);
         else if (!strcmp(a, "--tokens")) VAL(tok_s);
         else if (!strcmp(a, "--positions")) VAL(pos_s);
+        else if (!strcmp(a, "--targets")) VAL(tgt_s);
+        else if (!strcmp(a, "--grad")) grad = 1;
         else if (!strcmp(a, "--seed")) {
             const char *s;
             VAL(s);
@@ -72,6 +78,28 @@ int mlm_cmd_trace(int argc, char **argv) {
         free(pos);
         return 2;
     }
+    int *targets = NULL, nt = 0;
+    if (tgt_s && (mlm_arg_int_list(tgt_s, -1, 2147483647L, 1 << 20, &targets, &nt) || nt != T)) {
+        fprintf(stderr, "microlm: trace: --targets must list %d integers (>= -1), one per token\n", T);
+        free(tokens);
+        free(pos);
+        free(targets);
+        return 2;
+    }
+    if (grad && !targets) {
+        fprintf(stderr, "microlm: trace: --grad needs --targets\n");
+        free(tokens);
+        free(pos);
+        return 2;
+    }
+    if (grad && last_only) {
+        fprintf(stderr, "microlm: trace: --grad needs the logits of every position (drop --last-only)\n");
+        free(tokens);
+        free(pos);
+        free(targets);
+        return 2;
+    }
+    mlm_grads *grads = NULL;
     mlm_err e = {{0}};
     mlm_init_opts io = {(uint64_t)seed, 0};
     mlm_model *m = mlm_model_open(model, &io, &e);
@@ -80,11 +108,32 @@ int mlm_cmd_trace(int argc, char **argv) {
     mlm_trace tr;
     memset(&tr, 0, sizeof tr);
     if (!m) { fprintf(stderr, "microlm: %s\n", e.msg); goto done; }
-    acts = mlm_acts_new(&m->cfg, 1, T, 0, &e);
+    acts = mlm_acts_new(&m->cfg, 1, T, grad, &e);
     probe = mlm_probe_new(keep);
     if (!acts || !probe) { fprintf(stderr, "microlm: %s\n", acts ? "out of memory" : e.msg); goto done; }
     mlm_fwd_opts o = {.pos = pos, .no_rope = no_rope, .no_causal = no_causal, .dense = dense, .last_only = last_only};
     if (mlm_forward(m, acts, tokens, 1, T, &o, probe, &e)) { fprintf(stderr, "microlm: %s\n", e.msg); goto done; }
+    double loss = 0;
+    if (grad) {
+        grads = mlm_grads_new(&m->cfg, 1, T, &e);
+        if (!grads || mlm_backward(m, acts, grads, tokens, targets, 1, T, &o, probe, &loss, &e)) {
+            fprintf(stderr, "microlm: %s\n", e.msg);
+            goto done;
+        }
+    } else if (targets) {
+        /* the loss without the backward: mean cross-entropy of the targets under the probs */
+        double s = 0;
+        int cnt = 0;
+        const int64_t V = m->cfg.vocab_size;
+        for (int t = 0; t < T && !last_only; t++) {
+            if (targets[t] < 0) continue;
+            if (targets[t] >= V) { fprintf(stderr, "microlm: trace: target %d is outside the vocabulary [0, %lld)\n", targets[t], (long long)V); goto done; }
+            s -= log((double)acts->out_probs[(int64_t)t * V + targets[t]]);
+            cnt++;
+        }
+        loss = cnt ? s / cnt : 0;
+        mlm_probe_scalar(probe, "loss", loss, 0);
+    }
     if (!quiet) {
         char sh[64], fl[32];
         printf("%-32s %-20s %14s %14s\n", "stage", "shape", "norm", "FLOPs");
@@ -94,7 +143,9 @@ int mlm_cmd_trace(int argc, char **argv) {
             printf("%-32s %-20s %14.4f %14s\n", r->name, sh, r->norm, mlm_fmt_int(r->flops, fl, sizeof fl));
         }
         printf("total FLOPs (forward, %s attention): %s\n", dense ? "dense" : "causal",
-               mlm_fmt_int(mlm_probe_flops(probe, NULL), fl, sizeof fl));
+               mlm_fmt_int(mlm_probe_flops(probe, NULL) - mlm_probe_flops(probe, "grad.*"), fl, sizeof fl));
+        if (grad) printf("total FLOPs (backward): %s\n", mlm_fmt_int(mlm_probe_flops(probe, "grad.*"), fl, sizeof fl));
+        if (targets) printf("loss (mean cross-entropy): %.6f\n", loss);
     }
     if (json) {
         tr.cfg = m->cfg;
@@ -103,6 +154,7 @@ int mlm_cmd_trace(int argc, char **argv) {
         tr.T = T;
         tr.tokens = tokens;
         tr.pos = pos;
+        tr.targets = targets;
         tr.seed = mlm_spec_has_weights(model) ? 0 : (uint64_t)seed;
         tr.rope = !no_rope;
         tr.causal = !no_causal;
@@ -115,7 +167,9 @@ int mlm_cmd_trace(int argc, char **argv) {
     rc = 0;
 done:
     mlm_probe_free(probe);
+    mlm_grads_free(grads);
     mlm_acts_free(acts);
+    free(targets);
     mlm_model_free(m);
     free(tokens);
     free(pos);
