@@ -18,8 +18,9 @@
 #define FD_ON 0
 #endif
 
-static const double H_FD = 1e-5;
-static const double TOL = 1e-6;
+/* double build: h 1e-5, tolerance 1e-6; the float build's loose pass: h 1e-2, 2e-2 */
+static double H_FD = 1e-5;
+static double TOL = 1e-6;
 
 static mlm_rng R;
 
@@ -65,7 +66,7 @@ static double *fd_all(fd_fn f, void *ctx, mlm_real *x, int64_t n) {
 static void check_grad(const char *what, fd_fn f, void *ctx, mlm_real *x, const mlm_real *an, int64_t n) {
     double *g = fd_all(f, ctx, x, n);
     double err = rel_err(an, g, n);
-    char msg[200];
+    char msg[320];
     snprintf(msg, sizeof msg, "fd %s (rel err %.2e)", what, err);
     CHECK(err < TOL, msg);
     free(g);
@@ -75,7 +76,7 @@ static void check_grad(const char *what, fd_fn f, void *ctx, mlm_real *x, const 
 static void check_rejects(const char *what, fd_fn f, void *ctx, mlm_real *x, const mlm_real *wrong, int64_t n) {
     double *g = fd_all(f, ctx, x, n);
     double err = rel_err(wrong, g, n);
-    char msg[200];
+    char msg[320];
     snprintf(msg, sizeof msg, "fd rejects %s (rel err %.2e >= %.0e)", what, err, TOL);
     CHECK(err >= TOL, msg);
     free(g);
@@ -407,7 +408,11 @@ static void check_model(const char *label, md_t *c, int break_one) {
     mlm_grads_free(g);
 }
 
-static void test_models(void) {
+static void test_models_cases(int loose);
+static void test_models(void) { test_models_cases(0); }
+static void test_models_loose(void) { test_models_cases(1); }
+
+static void test_models_cases(int loose) {
     struct { const char *label; int post, relu, tied, window; mlm_fwd_opts o; } cases[] = {
         {"pre-norm SwiGLU untied GQA", 0, 0, 0, 0, {0}},
         {"post-norm SwiGLU untied GQA", 1, 0, 0, 0, {0}},
@@ -429,7 +434,9 @@ static void test_models(void) {
         md_t c = {.m = m, .a = a, .tok = tok, .tg = tg, .o = &cases[i].o, .B = B, .T = T};
         char label[120];
         snprintf(label, sizeof label, "model %s", cases[i].label);
-        check_model(label, &c, i == 0);
+        /* the loose float pass skips ReLU, whose kinks an h of 1e-2 crosses */
+        if (loose && (i >= 4 || cases[i].relu)) { mlm_acts_free(a); mlm_model_free(m); continue; }
+        check_model(label, &c, i == 0 && !loose);
         /* the same model as a stack of blocks from a given output gradient */
         if (i < 4) {
             int64_t nd = (int64_t)B * T * cfg.d_model;
@@ -529,7 +536,11 @@ int main(void) {
     mlm_rng_seed(&R, 12345);
     test_logits_identity();
     if (!FD_ON) {
-        printf("finite-difference checks run in the double build (make SCALAR=double)\n");
+        printf("tight finite-difference checks run in the double build (make SCALAR=double); "
+               "float: a loose pass (h 1e-2, rel 2e-2) over the SwiGLU models\n");
+        H_FD = 1e-2;
+        TOL = 2e-2;
+        test_models_loose();
         return check_done();
     }
     test_matmul();
