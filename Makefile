@@ -115,23 +115,27 @@ gallery: all
 
 # ---- tests ----------------------------------------------------------------------------------
 test: check-deps
-	@$(MAKE) --no-print-directory test-float test-double; \
-	sh tests/summary.sh build/test-float.log build/test-double.log
+	@mkdir -p build; rm -f build/test-float.log build/test-double.log
+	@$(MAKE) --no-print-directory test-float test-double || \
+	  { echo "make test: the build failed (see above)"; echo "0 passed, 1 failed"; exit 1; }
+	@sh tests/summary.sh build/test-float.log build/test-double.log
 
 test-float:
-	@$(MAKE) --no-print-directory SCALAR=float build-all $(BUILD)/tests/.built
+	@$(MAKE) --no-print-directory SCALAR=float build-all build/float/tests/.built
 	@ln -sf build/float/microlm microlm
 	@sh tests/run.sh build/float build/test-float.log || true
 
 test-double:
-	@$(MAKE) --no-print-directory SCALAR=double $(BUILD)/tests/.built
+	@$(MAKE) --no-print-directory SCALAR=double build-all build/double/tests/.built
 	@sh tests/run.sh build/double build/test-double.log || true
 
 $(BUILD)/tests/.built: $(TESTS) $(BENCHES)
 	@touch $@
 
 sanitize: check-deps
-	@$(MAKE) --no-print-directory SAN=1 build-all build/float-san/tests/.built
+	@mkdir -p build; rm -f build/test-san.log
+	@$(MAKE) --no-print-directory SAN=1 build-all build/float-san/tests/.built || \
+	  { echo "make sanitize: the build failed (see above)"; echo "0 passed, 1 failed"; exit 1; }
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  MLM_SANITIZE=1 sh tests/run.sh build/float-san build/test-san.log || true; \
 	sh tests/summary.sh build/test-san.log
