@@ -14,65 +14,71 @@
 
 /* ---- matmul ------------------------------------------------------------------------------ */
 
-#define MB_ROWS 32  /* dinp: rows per task (one W row is reused across them from L1) */
-#define MB_OROWS 32 /* dw: weight rows per task (their gradient rows stay in L1/L2) */
+#define MB_ROWS 64   /* dinp: token rows per parallel task */
+#define MB_OROWS 64  /* dw: weight rows per parallel task */
+#define MB_BLOCK 128 /* reduction block: weight rows (dinp) or token rows (dw) kept in L2 */
+#define MB_LANES 8   /* columns per register tile */
 
-/* dinp rows [i0, i1) += dout[i, :] @ w, four weight rows at a time. Per element the sum runs
- * over o in increasing order starting from the old value, whatever the tiling. */
-static void matmul_bwd_dinp_rows(mlm_real *dinp, const mlm_real *dout, const mlm_real *w, int64_t i0, int64_t i1,
-                                 int64_t C, int64_t OC) {
-    int64_t o = 0;
-    for (; o + 4 <= OC; o += 4) {
-        const mlm_real *w0 = w + o * C, *w1 = w0 + C, *w2 = w1 + C, *w3 = w2 + C;
-        for (int64_t i = i0; i < i1; i++) {
-            const mlm_real *g = dout + i * OC + o;
-            mlm_real a0 = g[0], a1 = g[1], a2 = g[2], a3 = g[3];
-            mlm_real *x = dinp + i * C;
-            for (int64_t c = 0; c < C; c++) {
-                mlm_real s = x[c];
-                s += a0 * w0[c];
-                s += a1 * w1[c];
-                s += a2 * w2[c];
-                s += a3 * w3[c];
-                x[c] = s;
-            }
+/* Register tile: acc (4 rows x 8 columns) = y[r, c..c+8] + sum over k in [k0, k1), in
+ * increasing order, of a[r, k] * b[k, c..c+8]; a rows are a + r*lda, b rows b + k*ldb.
+ * Every element sums its terms in the same order as the plain loop, so tiling, blocking and
+ * threads change no bit. */
+static inline void tile4x8(mlm_real *y, int64_t ldy, const mlm_real *a, int64_t lda, int64_t sa, const mlm_real *b,
+                           int64_t ldb, int64_t k0, int64_t k1) {
+    /* 4-wide arrays: each loop over l is one vector operation, so the accumulators stay in
+     * registers */
+    mlm_real c0[4], c1[4], c2[4], c3[4], d0[4], d1[4], d2[4], d3[4];
+    for (int l = 0; l < 4; l++) {
+        c0[l] = y[l];           d0[l] = y[4 + l];
+        c1[l] = y[ldy + l];     d1[l] = y[ldy + 4 + l];
+        c2[l] = y[2 * ldy + l]; d2[l] = y[2 * ldy + 4 + l];
+        c3[l] = y[3 * ldy + l]; d3[l] = y[3 * ldy + 4 + l];
+    }
+    const mlm_real *p0 = a, *p1 = a + lda, *p2 = a + 2 * lda, *p3 = a + 3 * lda;
+    for (int64_t k = k0; k < k1; k++) {
+        const mlm_real *bk = b + k * ldb;
+        mlm_real a0 = p0[k * sa], a1 = p1[k * sa], a2 = p2[k * sa], a3 = p3[k * sa];
+        for (int l = 0; l < 4; l++) {
+            mlm_real bv = bk[l], bw = bk[4 + l];
+            c0[l] += a0 * bv; d0[l] += a0 * bw;
+            c1[l] += a1 * bv; d1[l] += a1 * bw;
+            c2[l] += a2 * bv; d2[l] += a2 * bw;
+            c3[l] += a3 * bv; d3[l] += a3 * bw;
         }
     }
-    for (; o < OC; o++) {
-        const mlm_real *w0 = w + o * C;
-        for (int64_t i = i0; i < i1; i++) {
-            mlm_real a0 = dout[i * OC + o], *x = dinp + i * C;
-            for (int64_t c = 0; c < C; c++) x[c] += a0 * w0[c];
-        }
+    for (int l = 0; l < 4; l++) {
+        y[l] = c0[l];           y[4 + l] = d0[l];
+        y[ldy + l] = c1[l];     y[ldy + 4 + l] = d1[l];
+        y[2 * ldy + l] = c2[l]; y[2 * ldy + 4 + l] = d2[l];
+        y[3 * ldy + l] = c3[l]; y[3 * ldy + 4 + l] = d3[l];
     }
 }
 
-/* dw rows [o0, o1) += sum_i dout[i, o] * in[i, :], four input rows at a time, i increasing. */
-static void matmul_bwd_dw_rows(mlm_real *dw, const mlm_real *dout, const mlm_real *in, int64_t o0, int64_t o1,
-                               int64_t N, int64_t C, int64_t OC) {
-    int64_t i = 0;
-    for (; i + 4 <= N; i += 4) {
-        const mlm_real *x0 = in + i * C, *x1 = x0 + C, *x2 = x1 + C, *x3 = x2 + C;
-        const mlm_real *g0 = dout + i * OC, *g1 = g0 + OC, *g2 = g1 + OC, *g3 = g2 + OC;
-        for (int64_t o = o0; o < o1; o++) {
-            mlm_real b0 = g0[o], b1 = g1[o], b2 = g2[o], b3 = g3[o];
-            mlm_real *y = dw + o * C;
-            for (int64_t c = 0; c < C; c++) {
-                mlm_real s = y[c];
-                s += b0 * x0[c];
-                s += b1 * x1[c];
-                s += b2 * x2[c];
-                s += b3 * x3[c];
-                y[c] = s;
-            }
+/* The general case of one output element range: rows [r0, r1), columns [c0, c1). */
+static void tile_any(mlm_real *y, int64_t ldy, const mlm_real *a, int64_t lda, int64_t sa, const mlm_real *b,
+                     int64_t ldb, int64_t k0, int64_t k1, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+    for (int64_t r = r0; r < r1; r++)
+        for (int64_t c = c0; c < c1; c++) {
+            mlm_real acc = y[r * ldy + c];
+            for (int64_t k = k0; k < k1; k++) acc += a[r * lda + k * sa] * b[k * ldb + c];
+            y[r * ldy + c] = acc;
         }
-    }
-    for (; i < N; i++) {
-        const mlm_real *x0 = in + i * C, *g0 = dout + i * OC;
-        for (int64_t o = o0; o < o1; o++) {
-            mlm_real b0 = g0[o], *y = dw + o * C;
-            for (int64_t c = 0; c < C; c++) y[c] += b0 * x0[c];
+}
+
+/* y (rows [r0, r1) x C) += A B where A[r, k] = a[r*lda + k*sa] and B (K, C) row-major, the
+ * reduction over k in blocks of MB_BLOCK (kept in cache), 4 x 8 register tiles. */
+static void gemm_rows(mlm_real *y, const mlm_real *a, int64_t lda, int64_t sa, const mlm_real *b, int64_t r0,
+                      int64_t r1, int64_t K, int64_t C) {
+    const int64_t c8 = C - C % MB_LANES;
+    for (int64_t k0 = 0; k0 < K; k0 += MB_BLOCK) {
+        int64_t k1 = k0 + MB_BLOCK < K ? k0 + MB_BLOCK : K;
+        int64_t r = r0;
+        for (; r + 4 <= r1; r += 4) {
+            for (int64_t c = 0; c < c8; c += MB_LANES)
+                tile4x8(y + r * C + c, C, a + r * lda, lda, sa, b + c, C, k0, k1);
+            if (c8 < C) tile_any(y, C, a, lda, sa, b, C, k0, k1, r, r + 4, c8, C);
         }
+        if (r < r1) tile_any(y, C, a, lda, sa, b, C, k0, k1, r, r1, 0, C);
     }
 }
 
@@ -85,7 +91,7 @@ uint64_t mlm_matmul_backward(mlm_real *dinp, mlm_real *dw, const mlm_real *dout,
 #pragma omp parallel for schedule(static) if (big)
         for (int64_t t = 0; t < tasks; t++) {
             int64_t i0 = t * MB_ROWS, i1 = i0 + MB_ROWS < N ? i0 + MB_ROWS : N;
-            matmul_bwd_dinp_rows(dinp, dout, w, i0, i1, C, OC);
+            gemm_rows(dinp, dout, OC, 1, w, i0, i1, OC, C); /* dinp[i,c] += sum_o dout[i,o] w[o,c] */
         }
         f_in = 2 * (uint64_t)N * (uint64_t)C * (uint64_t)OC;
     }
@@ -94,7 +100,7 @@ uint64_t mlm_matmul_backward(mlm_real *dinp, mlm_real *dw, const mlm_real *dout,
 #pragma omp parallel for schedule(static) if (big)
         for (int64_t t = 0; t < tasks; t++) {
             int64_t o0 = t * MB_OROWS, o1 = o0 + MB_OROWS < OC ? o0 + MB_OROWS : OC;
-            matmul_bwd_dw_rows(dw, dout, in, o0, o1, N, C, OC);
+            gemm_rows(dw, dout, 1, OC, in, o0, o1, N, C); /* dw[o,c] += sum_i dout[i,o] in[i,c] */
         }
         f_w = 2 * (uint64_t)N * (uint64_t)C * (uint64_t)OC;
     }

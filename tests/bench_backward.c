@@ -57,6 +57,7 @@ int main(int argc, char **argv) {
     printf("forward_gflops %.2f\n", (double)ff / best_f / 1e9);
     printf("backward_gflops %.2f\n", (double)fb / best_b / 1e9);
     printf("bwd_fwd_ratio %.2f\n", best_b / best_f);
+    printf("bwd_fwd_flop_ratio %.2f\n", (double)fb / (double)ff);
     /* for results/bench.json (tests/bench.sh): name value unit baseline baseline_value ratio */
     printf("BENCH backward_stories15m %.1f ms forward_ms %.1f %.3f\n", best_b * 1e3, best_f * 1e3, best_b / best_f);
     mlm_probe_free(p);
