@@ -367,36 +367,48 @@ uint64_t mlm_embed_backward(mlm_real *demb, const mlm_real *dout, const int *tok
     return (uint64_t)N * (uint64_t)d;
 }
 
+/* Rows are split into MLM_CE_CHUNKS fixed chunks whose partial losses are added in chunk
+ * order, so the loss is the same bits for any thread count. */
+#define MLM_CE_CHUNKS 64
+
 uint64_t mlm_crossentropy_backward(mlm_real *dlogits, double *loss, int64_t *n_counted, const mlm_real *logits,
                                    const int *targets, int64_t N, int64_t V, uint64_t fl[2]) {
     int64_t n = 0;
     for (int64_t i = 0; i < N; i++) n += targets[i] >= 0;
-    double total = 0, invn = n > 0 ? 1.0 / (double)n : 0;
-    uint64_t f_loss = 0, f_grad = (dlogits && n > 0) ? 1 : 0; /* invn */
-    for (int64_t i = 0; i < N; i++) {
-        const mlm_real *x = logits + i * V;
-        mlm_real *dx = dlogits ? dlogits + i * V : NULL;
-        if (targets[i] < 0) {
-            if (dx) memset(dx, 0, (size_t)V * sizeof(mlm_real));
-            continue;
+    const double invn = n > 0 ? 1.0 / (double)n : 0;
+    double part[MLM_CE_CHUNKS];
+#pragma omp parallel for schedule(static) if (N * V > 65536)
+    for (int ch = 0; ch < MLM_CE_CHUNKS; ch++) {
+        int64_t i0 = N * ch / MLM_CE_CHUNKS, i1 = N * (ch + 1) / MLM_CE_CHUNKS;
+        double total = 0;
+        for (int64_t i = i0; i < i1; i++) {
+            const mlm_real *x = logits + i * V;
+            mlm_real *dx = dlogits ? dlogits + i * V : NULL;
+            if (targets[i] < 0) {
+                if (dx) memset(dx, 0, (size_t)V * sizeof(mlm_real));
+                continue;
+            }
+            mlm_real mx = -INFINITY;
+            for (int64_t j = 0; j < V; j++) if (x[j] > mx) mx = x[j];
+            double sum = 0;
+            if (dx) {
+                for (int64_t j = 0; j < V; j++) { dx[j] = R_EXP(x[j] - mx); sum += dx[j]; }
+            } else {
+                for (int64_t j = 0; j < V; j++) sum += R_EXP(x[j] - mx);
+            }
+            total += log(sum) + (double)mx - (double)x[targets[i]];
+            if (dx) {
+                mlm_real inv = (mlm_real)(1.0 / (sum * (double)n));
+                for (int64_t j = 0; j < V; j++) dx[j] *= inv;
+                dx[targets[i]] -= (mlm_real)invn;
+            }
         }
-        double mx = -INFINITY, sum = 0;
-        for (int64_t j = 0; j < V; j++) if (x[j] > mx) mx = x[j];
-        for (int64_t j = 0; j < V; j++) {
-            double ev = exp((double)x[j] - mx);
-            if (dx) dx[j] = (mlm_real)ev;
-            sum += ev;
-        }
-        total += log(sum) + mx - (double)x[targets[i]];
-        f_loss += 3 * (uint64_t)V + 4;
-        if (dx) {
-            double inv = 1.0 / (sum * (double)n);
-            for (int64_t j = 0; j < V; j++) dx[j] = (mlm_real)((double)dx[j] * inv);
-            dx[targets[i]] -= (mlm_real)invn;
-            f_grad += (uint64_t)V + 3;
-        }
+        part[ch] = total;
     }
-    if (n > 0) f_loss += 1;
+    double total = 0;
+    for (int ch = 0; ch < MLM_CE_CHUNKS; ch++) total += part[ch];
+    uint64_t f_loss = (uint64_t)n * (3 * (uint64_t)V + 4) + (n > 0), f_grad = 0;
+    if (dlogits && n > 0) f_grad = (uint64_t)n * ((uint64_t)V + 3) + 1; /* + 1/n */
     if (loss) *loss = n > 0 ? total / (double)n : 0;
     if (n_counted) *n_counted = n;
     if (fl) { fl[0] = f_loss; fl[1] = f_grad; }
