@@ -56,7 +56,7 @@ DEMOS   := $(patsubst demos/%.c,$(BUILD)/demos/%,$(DEMO_SRC))
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES := $(patsubst tests/%.c,$(BUILD)/tests/%,$(BENCH_SRC))
 
-.PHONY: all deps demos test test-float test-double sanitize bench gallery clean install check-deps
+.PHONY: all deps demos test test-float test-double sanitize bench gallery clean install check-deps fuzz fuzz-smoke crosscheck
 .DEFAULT_GOAL := all
 
 all: check-deps
@@ -95,13 +95,16 @@ $(PLOTLIB): $(call obj,$(PLOT_SRC))
 	$(AR) rcs $@ $^
 
 $(CLI): $(call obj,$(CLI_SRC) $(COMMON_SRC)) $(PLOTLIB) $(LIB)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/demos/%: $(BUILD)/demos/%.o $(call obj,$(COMMON_SRC)) $(PLOTLIB) $(LIB)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(call obj,$(TESTLIB_SRC) $(COMMON_SRC)) $(PLOTLIB) $(LIB)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # ---- the main job -------------------------------------------------------------------------
 demos: all
@@ -154,3 +157,6 @@ clean:
 	rm -rf build microlm
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- fuzzing and the PyTorch cross-check (tests/fuzz/fuzz.mk, tests/crosscheck/crosscheck.mk) ----
+-include tests/fuzz/fuzz.mk

@@ -153,11 +153,29 @@ int main(void) {
         CHECK(num(j, "rope_mean_diff") > 0.01, "06: RoPE changes the other positions");
         cJSON_Delete(j);
     }
+    /* 07: real configs side by side */
+    CHECK(run("07_real_configs", "") == 0, "07_real_configs runs");
+    files("07_real_configs");
+    j = load("07_real_configs");
+    if (j) {
+        cJSON *m;
+        int found = 0;
+        cJSON_ArrayForEach(m, cJSON_GetObjectItem(j, "models"))
+            if (!strcmp(cJSON_GetObjectItem(m, "model")->valuestring, "llama3-8b"))
+                found = num(m, "total") == 8030261248.0 && fabs(num(m, "crossover_dense") - 21296) < 0.5;
+        CHECK(found, "07: llama3-8b total 8,030,261,248 and crossover 21,296");
+        cJSON *kv = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "kv_cache_gib_bf16"), 1);
+        cJSON *g = cJSON_GetObjectItem(kv, "gib");
+        CHECK(!strcmp(cJSON_GetObjectItem(kv, "model")->valuestring, "mistral-7b") &&
+                  cJSON_GetArrayItem(g, 9)->valuedouble == cJSON_GetArrayItem(g, 2)->valuedouble,
+              "07: Mistral's KV cache stops growing at its 4096-token window");
+        cJSON_Delete(j);
+    }
     /* the report */
     CHECK(run("report", "") == 0, "report runs");
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "pdfinfo %s/report.pdf 2>/dev/null | grep -q '^Pages: *8$'", out);
-    CHECK(system(cmd) == 0, "report.pdf has a title page, a findings page and six figure pages");
+    snprintf(cmd, sizeof cmd, "pdfinfo %s/report.pdf 2>/dev/null | grep -q '^Pages: *9$'", out);
+    CHECK(system(cmd) == 0, "report.pdf has a title page, a findings page and seven figure pages");
     /* the gnuplot backend leaves .gp and .dat files */
     if (system("command -v gnuplot >/dev/null 2>&1") == 0) {
         CHECK(run("03_swiglu", "--backend gnuplot") == 0 && exists("03_swiglu", ".gp") && exists("03_swiglu", ".png"),

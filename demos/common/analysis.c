@@ -33,5 +33,6 @@ const mlm_analysis_entry mlm_analyses[] = {
     {"01_forward_pass", mlm_analysis_01},   {"02_parameters", mlm_analysis_02},
     {"03_swiglu", mlm_analysis_03},         {"04_residual", mlm_analysis_04},
     {"05_flops_crossover", mlm_analysis_05}, {"06_causal_rope", mlm_analysis_06},
+    {"07_real_configs", mlm_analysis_07},
 };
 const int mlm_analysis_count = (int)(sizeof mlm_analyses / sizeof mlm_analyses[0]);

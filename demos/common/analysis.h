@@ -33,6 +33,7 @@ int mlm_analysis_03(int argc, char **argv, mlm_analysis_out *out);   /* SwiGLU g
 int mlm_analysis_04(int argc, char **argv, mlm_analysis_out *out);   /* residual gradient highway */
 int mlm_analysis_05(int argc, char **argv, mlm_analysis_out *out);   /* FLOPs and the crossover */
 int mlm_analysis_06(int argc, char **argv, mlm_analysis_out *out);   /* causal masking and RoPE */
+int mlm_analysis_07(int argc, char **argv, mlm_analysis_out *out);   /* real configs side by side */
 
 /* Every analysis in report order. */
 typedef struct {
