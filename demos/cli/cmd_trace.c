@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "backward.h"
 #include "open.h"
+#include "tokenizer.h"
 #include "trace.h"
 
 #include <math.h>
@@ -15,7 +16,12 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: microlm trace --model MODEL --tokens 1,5,9 [options]\n"
             "  --model MODEL      preset name (microlm models), config .json, or llama2.c checkpoint .bin\n"
+            "                     or Hugging Face model directory (config.json + safetensors)\n"
             "  --tokens LIST      token ids, run at positions 0..T-1 (or --positions)\n"
+            "  --prompt TEXT      text instead of --tokens: encoded with BOS by the tokenizer; the trace\n"
+            "                     records the token strings (for axis labels)\n"
+            "  --tokenizer FILE   tokenizer.bin or tokenizer.json (default: the one next to the model;\n"
+            "                     bytes for presets and configs); with --tokens: records token strings\n"
             "  --json PATH        write the trace JSON (schema: docs/trace-format.md)\n"
             "  --keep GLOBS       keep full tensors of matching stages, e.g. 'logits,blocks.*.attn.probs'\n"
             "  --positions LIST   explicit positions, as long as the tokens\n"
@@ -36,9 +42,60 @@ static void shape_str(const mlm_record *r, char *buf, size_t cap) {
     if (o < cap) snprintf(buf + o, cap - o, ")");
 }
 
+/* The tokenizer for --prompt / --tokenizer: the file given, else the one next to the model,
+ * else (presets and configs only) the byte-level fallback. NULL after printing the error. */
+static mlm_tokenizer *trace_tokenizer(const char *model, const char *tok_path) {
+    char found[4200];
+    mlm_err e = {{0}};
+    if (!tok_path && mlm_tokenizer_find(model, found, sizeof found)) tok_path = found;
+    if (!tok_path) {
+        if (mlm_spec_has_weights(model)) {
+            fprintf(stderr, "microlm: trace: no tokenizer.json or tokenizer.bin next to '%s'; pass --tokenizer FILE\n", model);
+            return NULL;
+        }
+        mlm_tokenizer *t = mlm_tokenizer_bytes();
+        if (!t) fprintf(stderr, "microlm: out of memory\n");
+        return t;
+    }
+    mlm_tokenizer *t = mlm_tokenizer_load(tok_path, &e);
+    if (!t) fprintf(stderr, "microlm: %s\n", e.msg);
+    return t;
+}
+
+/* --prompt: the text encoded with BOS into *tokens (malloc'd). Returns 0, or the exit status
+ * after printing the error. */
+static int encode_prompt(const char *model, const char *tok_path, const char *prompt, int **tokens, int *T) {
+    mlm_tokenizer *tk = trace_tokenizer(model, tok_path);
+    if (!tk) return 1;
+    mlm_err e = {{0}};
+    int rc = 0;
+    if (mlm_tokenizer_encode(tk, prompt, strlen(prompt), 1, tokens, T, &e)) { fprintf(stderr, "microlm: %s\n", e.msg); rc = 1; }
+    else if (*T == 0) { fprintf(stderr, "microlm: trace: --prompt gives no tokens\n"); free(*tokens); *tokens = NULL; rc = 2; }
+    mlm_tokenizer_free(tk);
+    return rc;
+}
+
+/* Axis labels of the tokens (T malloc'd strings), or NULL after printing the error. */
+static char **token_labels(const char *model, const char *tok_path, const int *tokens, int T) {
+    mlm_tokenizer *tk = trace_tokenizer(model, tok_path);
+    if (!tk) return NULL;
+    char **l = calloc((size_t)T, sizeof *l);
+    for (int t = 0; l && t < T; t++) {
+        char buf[256];
+        mlm_tokenizer_label(tk, tokens[t], buf, sizeof buf);
+        l[t] = strdup(buf);
+        if (!l[t]) { for (int k = 0; k < t; k++) free(l[k]); free(l); l = NULL; }
+    }
+    if (!l) fprintf(stderr, "microlm: out of memory\n");
+    mlm_tokenizer_free(tk);
+    return l;
+}
+
 int mlm_cmd_trace(int argc, char **argv) {
     const char *model = NULL, *json = NULL, *keep = NULL, *tok_s = NULL, *pos_s = NULL, *tgt_s = NULL;
     int grad = 0;
+    const char *prompt_s = NULL, *tok_path = NULL;
+    char **labels = NULL;
     long seed = 42;
     int dense = 0, no_rope = 0, no_causal = 0, last_only = 0, quiet = 0;
     for (int i = 1; i < argc; i++) {
@@ -52,6 +109,8 @@ int mlm_cmd_trace(int argc, char **argv) {
         else if (!strcmp(a, "--positions")) VAL(pos_s);
         else if (!strcmp(a, "--targets")) VAL(tgt_s);
         else if (!strcmp(a, "--grad")) grad = 1;
+        else if (!strcmp(a, "--prompt")) VAL(prompt_s);
+        else if (!strcmp(a, "--tokenizer")) VAL(tok_path);
         else if (!strcmp(a, "--seed")) {
             const char *s;
             VAL(s);
@@ -66,9 +125,13 @@ int mlm_cmd_trace(int argc, char **argv) {
 #undef VAL
     }
     if (!model) { fprintf(stderr, "microlm: trace: --model is required\n"); return 2; }
-    if (!tok_s) { fprintf(stderr, "microlm: trace: --tokens is required\n"); return 2; }
+    if (!tok_s && !prompt_s) { fprintf(stderr, "microlm: trace: --tokens is required (or --prompt)\n"); return 2; }
+    if (tok_s && prompt_s) { fprintf(stderr, "microlm: trace: give --tokens or --prompt, not both\n"); return 2; }
     int *tokens = NULL, *pos = NULL, T = 0, np = 0, rc = 1;
-    if (mlm_arg_int_list(tok_s, 0, 2147483647L, 1 << 20, &tokens, &T)) {
+    if (prompt_s) {
+        int prc = encode_prompt(model, tok_path, prompt_s, &tokens, &T);
+        if (prc) return prc;
+    } else if (mlm_arg_int_list(tok_s, 0, 2147483647L, 1 << 20, &tokens, &T)) {
         fprintf(stderr, "microlm: trace: --tokens '%s' is not a comma-separated list of non-negative integers\n", tok_s);
         return 2;
     }
@@ -134,6 +197,15 @@ int mlm_cmd_trace(int argc, char **argv) {
         loss = cnt ? s / cnt : 0;
         mlm_probe_scalar(probe, "loss", loss, 0);
     }
+    if (prompt_s || tok_path) {
+        labels = token_labels(model, tok_path, tokens, T);
+        if (!labels) goto done;
+        if (!quiet) {
+            printf("tokens (%d):", T);
+            for (int t = 0; t < T; t++) printf(" %d '%s'", tokens[t], labels[t]);
+            printf("\n");
+        }
+    }
     if (!quiet) {
         char sh[64], fl[32];
         printf("%-32s %-20s %14s %14s\n", "stage", "shape", "norm", "FLOPs");
@@ -160,12 +232,15 @@ int mlm_cmd_trace(int argc, char **argv) {
         tr.causal = !no_causal;
         tr.dense = dense;
         tr.probe = probe;
+        tr.token_strs = labels;
         mlm_status st = mlm_trace_save(&tr, json, &e);
         if (st) { fprintf(stderr, "microlm: %s\n", e.msg); goto done; }
         if (!quiet) printf("trace written to %s\n", json);
     }
     rc = 0;
 done:
+    for (int t = 0; labels && t < T; t++) free(labels[t]);
+    free(labels);
     mlm_probe_free(probe);
     mlm_grads_free(grads);
     mlm_acts_free(acts);

@@ -6,6 +6,7 @@
 
 int mlm_cmd_trace(int argc, char **argv);    /* cmd_trace.c */
 int mlm_cmd_models(int argc, char **argv);   /* cmd_models.c */
+int mlm_cmd_generate(int argc, char **argv); /* cmd_generate.c */
 int mlm_cmd_params(int argc, char **argv);   /* cmd_analytic.c */
 int mlm_cmd_flops(int argc, char **argv);    /* cmd_analytic.c */
 int mlm_cmd_memory(int argc, char **argv);   /* cmd_analytic.c */

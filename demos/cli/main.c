@@ -13,6 +13,7 @@ typedef struct {
 static const command commands[] = {
     {"trace", mlm_cmd_trace, "run one instrumented pass, print the stage table, write the trace JSON"},
     {"models", mlm_cmd_models, "list the presets"},
+    {"generate", mlm_cmd_generate, "continue a prompt with a model and its tokenizer (KV cache, sampling)"},
     {"params", mlm_cmd_params, "parameter counts of a model, per matrix, block and component"},
     {"flops", mlm_cmd_flops, "FLOPs of a model at a sequence length, per stage and component"},
     {"memory", mlm_cmd_memory, "weight, KV-cache and activation memory"},
