@@ -11,5 +11,6 @@ int mlm_cmd_params(int argc, char **argv);   /* cmd_analytic.c */
 int mlm_cmd_flops(int argc, char **argv);    /* cmd_analytic.c */
 int mlm_cmd_memory(int argc, char **argv);   /* cmd_analytic.c */
 int mlm_cmd_compare(int argc, char **argv);  /* cmd_analytic.c */
+int mlm_cmd_train(int argc, char **argv);    /* cmd_train.c */
 
 #endif

@@ -18,6 +18,7 @@ static const command commands[] = {
     {"flops", mlm_cmd_flops, "FLOPs of a model at a sequence length, per stage and component"},
     {"memory", mlm_cmd_memory, "weight, KV-cache and activation memory"},
     {"compare", mlm_cmd_compare, "parameters and FLOPs of several models side by side"},
+    {"train", mlm_cmd_train, "train a small model on a generated task; loss curve and head scores"},
 };
 
 static void usage(FILE *f) {

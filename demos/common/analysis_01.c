@@ -13,16 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(void) {
-    printf("usage: 01_forward_pass [options]\n"
-           "  --model MODEL        preset or config .json (default block-demo)\n"
-           "  --batch B            batch size (default 2)\n"
-           "  --seq T              sequence length (default 8)\n"
-           "  --layer L            block whose attention map and residuals are drawn (default 0)\n"
-           "  --head H             attention head drawn (default 0)\n");
-    mlm_demo_usage_common();
-}
-
 /* Sub-layer colour of a stage (a): input/residual stream, norms, attention, FFN. */
 static mlmp_color stage_color(const char *n) {
     if (strstr(n, "norm")) return mlmp_rgb(0x8c6bb1);
@@ -42,21 +32,15 @@ int mlm_analysis_01(int argc, char **argv, mlm_analysis_out *out) {
     if (out) d.quiet = 1;
     const char *model = "block-demo";
     long B = 2, T = 8, layer = 0, head = 0;
-    for (int i = 1; i < argc; i++) {
-        int r = mlm_demo_arg(&d, argc, argv, &i);
-        if (r < 0) return 2;
-        if (r) continue;
-        const char *a = argv[i];
-        if (!strcmp(a, "--help")) { usage(); return 0; }
-        if (i + 1 >= argc) return mlm_demo_fail(&d, "unknown option or missing value: '%s' (see --help)", a) + 1;
-        const char *v = argv[++i];
-        if (!strcmp(a, "--model")) model = v;
-        else if (!strcmp(a, "--batch") && !mlm_arg_long(v, 1, 64, &B)) {}
-        else if (!strcmp(a, "--seq") && !mlm_arg_long(v, 1, 4096, &T)) {}
-        else if (!strcmp(a, "--layer") && !mlm_arg_long(v, 0, 1 << 14, &layer)) {}
-        else if (!strcmp(a, "--head") && !mlm_arg_long(v, 0, 1 << 14, &head)) {}
-        else return mlm_demo_fail(&d, "bad option or value: %s %s (see --help)", a, v) + 1;
-    }
+    const mlm_demo_opt opts[] = {
+        {"--model", MLM_OPT_STR, &model, 0, 0, "preset or config .json (default block-demo)"},
+        {"--batch", MLM_OPT_LONG, &B, 1, 64, "batch size (default 2)"},
+        {"--seq", MLM_OPT_LONG, &T, 1, 4096, "sequence length (default 8)"},
+        {"--layer", MLM_OPT_LONG, &layer, 0, 16384, "block whose attention map and residuals are drawn (default 0)"},
+        {"--head", MLM_OPT_LONG, &head, 0, 16384, "attention head drawn (default 0)"},
+    };
+    int prc = mlm_demo_parse(&d, argc, argv, opts, 5, "usage: 01_forward_pass [options]");
+    if (prc) return prc == 1 ? 0 : prc;
     mlm_err e;
     mlm_config cfg;
     if (mlm_config_resolve(&cfg, model, &e)) return mlm_demo_fail(&d, "%s", e.msg);

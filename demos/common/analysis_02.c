@@ -35,26 +35,13 @@ int mlm_analysis_02(int argc, char **argv, mlm_analysis_out *out) {
     mlm_demo_init(&d, "02_parameters");
     if (out) d.quiet = 1;
     const char *list = "llama2-7b,llama2-70b,llama3-8b,mistral-7b", *pie = "llama3-8b", *gqa = "llama2-70b";
-    for (int i = 1; i < argc; i++) {
-        int r = mlm_demo_arg(&d, argc, argv, &i);
-        if (r < 0) return 2;
-        if (r) continue;
-        const char *a = argv[i];
-        if (!strcmp(a, "--help")) {
-            printf("usage: 02_parameters [options]\n"
-                   "  --models LIST   comma-separated presets or config files (default %s; at most %d)\n"
-                   "  --pie MODEL     model whose block is drawn as a pie (default %s)\n"
-                   "  --gqa MODEL     model whose GQA saving is quoted (default %s)\n", list, MAXM, pie, gqa);
-            mlm_demo_usage_common();
-            return 0;
-        }
-        if (i + 1 >= argc) return mlm_demo_fail(&d, "unknown option or missing value: '%s' (see --help)", a) + 1;
-        const char *v = argv[++i];
-        if (!strcmp(a, "--models")) list = v;
-        else if (!strcmp(a, "--pie")) pie = v;
-        else if (!strcmp(a, "--gqa")) gqa = v;
-        else return mlm_demo_fail(&d, "unknown option '%s' (see --help)", a) + 1;
-    }
+    const mlm_demo_opt opts[] = {
+        {"--models", MLM_OPT_STR, &list, 0, 0, "comma-separated presets or config files (default llama2-7b,llama2-70b,llama3-8b,mistral-7b; at most 8)"},
+        {"--pie", MLM_OPT_STR, &pie, 0, 0, "model whose block is drawn as a pie (default llama3-8b)"},
+        {"--gqa", MLM_OPT_STR, &gqa, 0, 0, "model whose GQA saving is quoted (default llama2-70b)"},
+    };
+    int prc = mlm_demo_parse(&d, argc, argv, opts, 3, "usage: 02_parameters [options]");
+    if (prc) return prc == 1 ? 0 : prc;
     mlm_config cfg[MAXM];
     mlm_param_counts pc[MAXM];
     char names[MAXM][64];

@@ -60,24 +60,14 @@ int mlm_analysis_03(int argc, char **argv, mlm_analysis_out *out) {
     if (out) d.quiet = 1;
     long dm = 32, dff = 64;
     double thr = 0.1, near = 0.02;
-    for (int i = 1; i < argc; i++) {
-        int r = mlm_demo_arg(&d, argc, argv, &i);
-        if (r < 0) return 2;
-        if (r) continue;
-        const char *a = argv[i];
-        if (!strcmp(a, "--help")) {
-            printf("usage: 03_swiglu [options]\n  --d-model D   width (default 32)\n  --d-ff F      FFN width (default 64)\n"
-                   "  --threshold X |SiLU(gate)| below X counts as suppressed (default 0.1)\n");
-            mlm_demo_usage_common();
-            return 0;
-        }
-        if (i + 1 >= argc) return mlm_demo_fail(&d, "unknown option or missing value: '%s' (see --help)", a) + 1;
-        const char *v = argv[++i];
-        if (!strcmp(a, "--d-model") && !mlm_arg_long(v, 2, 4096, &dm) && dm % 2 == 0) {}
-        else if (!strcmp(a, "--d-ff") && !mlm_arg_long(v, 1, 65536, &dff)) {}
-        else if (!strcmp(a, "--threshold") && !mlm_arg_double(v, 0, 100, &thr)) {}
-        else return mlm_demo_fail(&d, "bad option or value: %s %s (see --help)", a, v) + 1;
-    }
+    const mlm_demo_opt opts[] = {
+        {"--d-model", MLM_OPT_LONG, &dm, 2, 4096, "width, even (default 32)"},
+        {"--d-ff", MLM_OPT_LONG, &dff, 1, 65536, "FFN width (default 64)"},
+        {"--threshold", MLM_OPT_DOUBLE, &thr, 0, 100, "|SiLU(gate)| below this counts as suppressed (default 0.1)"},
+    };
+    int prc = mlm_demo_parse(&d, argc, argv, opts, 3, "usage: 03_swiglu [options]");
+    if (prc) return prc == 1 ? 0 : prc;
+    if (dm % 2) return mlm_demo_fail(&d, "--d-model %ld must be even (RoPE rotates pairs)", dm) + 1;
     mlm_config c;
     mlm_config_default(&c);
     snprintf(c.name, sizeof c.name, "swiglu-demo");

@@ -69,28 +69,18 @@ int mlm_analysis_04(int argc, char **argv, mlm_analysis_out *out) {
     if (out) d.quiet = 1;
     int *Ns = NULL, nN = 0, scale = 1;
     long T = 8;
-    for (int i = 1; i < argc; i++) {
-        int r = mlm_demo_arg(&d, argc, argv, &i);
-        if (r < 0) return 2;
-        if (r) continue;
-        const char *a = argv[i];
-        if (!strcmp(a, "--help")) {
-            printf("usage: 04_residual [options]\n"
-                   "  --n-list LIST  stack depths (default 2,4,8,16,32; at most %d, each 1..256)\n"
-                   "  --seq T        sequence length (default 8)\n"
-                   "  --no-scale     do not scale block weights by 1/sqrt(N)\n", MAXN);
-            mlm_demo_usage_common();
-            return 0;
-        }
-        if (!strcmp(a, "--no-scale")) { scale = 0; continue; }
-        if (i + 1 >= argc) return mlm_demo_fail(&d, "unknown option or missing value: '%s' (see --help)", a) + 1;
-        const char *v = argv[++i];
-        if (!strcmp(a, "--n-list")) {
-            free(Ns);
-            if (mlm_arg_int_list(v, 1, 256, MAXN, &Ns, &nN)) return mlm_demo_fail(&d, "--n-list '%s': give up to %d depths in 1..256", v, MAXN) + 1;
-        } else if (!strcmp(a, "--seq") && !mlm_arg_long(v, 1, 1024, &T)) {}
-        else return mlm_demo_fail(&d, "bad option or value: %s %s (see --help)", a, v) + 1;
-    }
+    const char *nlist = NULL;
+    int no_scale = 0;
+    const mlm_demo_opt opts[] = {
+        {"--n-list", MLM_OPT_STR, &nlist, 0, 0, "stack depths (default 2,4,8,16,32; at most 16, each 1..256)"},
+        {"--seq", MLM_OPT_LONG, &T, 1, 1024, "sequence length (default 8)"},
+        {"--no-scale", MLM_OPT_FLAG, &no_scale, 0, 0, "do not scale block weights by 1/sqrt(N)"},
+    };
+    int prc = mlm_demo_parse(&d, argc, argv, opts, 3, "usage: 04_residual [options]");
+    if (prc) return prc == 1 ? 0 : prc;
+    scale = !no_scale;
+    if (nlist && mlm_arg_int_list(nlist, 1, 256, MAXN, &Ns, &nN))
+        return mlm_demo_fail(&d, "--n-list '%s': give up to %d depths in 1..256", nlist, MAXN) + 1;
     if (!Ns) {
         static int def[] = {2, 4, 8, 16, 32};
         nN = 5;

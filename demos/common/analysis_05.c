@@ -50,30 +50,16 @@ int mlm_analysis_05(int argc, char **argv, mlm_analysis_out *out) {
     if (out) d.quiet = 1;
     const char *model = "llama3-8b", *list = "llama2-7b,llama2-70b,llama3-8b,mistral-7b";
     long B = 1, Lmin = 128, Lmax = 32768;
-    for (int i = 1; i < argc; i++) {
-        int r = mlm_demo_arg(&d, argc, argv, &i);
-        if (r < 0) return 2;
-        if (r) continue;
-        const char *a = argv[i];
-        if (!strcmp(a, "--help")) {
-            printf("usage: 05_flops_crossover [options]\n"
-                   "  --model MODEL   preset or config (default %s)\n"
-                   "  --models LIST   configs compared in panel (d) (default %s)\n"
-                   "  --batch B       batch size (default 1)\n"
-                   "  --min-seq L     shortest sequence, a power of two (default 128)\n"
-                   "  --max-seq L     longest sequence, a power of two (default 32768)\n", model, list);
-            mlm_demo_usage_common();
-            return 0;
-        }
-        if (i + 1 >= argc) return mlm_demo_fail(&d, "unknown option or missing value: '%s' (see --help)", a) + 1;
-        const char *v = argv[++i];
-        if (!strcmp(a, "--model")) model = v;
-        else if (!strcmp(a, "--models")) list = v;
-        else if (!strcmp(a, "--batch") && !mlm_arg_long(v, 1, 4096, &B)) {}
-        else if (!strcmp(a, "--min-seq") && !mlm_arg_long(v, 1, 1L << 24, &Lmin) && !(Lmin & (Lmin - 1))) {}
-        else if (!strcmp(a, "--max-seq") && !mlm_arg_long(v, 1, 1L << 24, &Lmax) && !(Lmax & (Lmax - 1))) {}
-        else return mlm_demo_fail(&d, "bad option or value: %s %s (see --help)", a, v) + 1;
-    }
+    const mlm_demo_opt opts[] = {
+        {"--model", MLM_OPT_STR, &model, 0, 0, "preset or config (default llama3-8b)"},
+        {"--models", MLM_OPT_STR, &list, 0, 0, "configs compared in panel (d) (default llama2-7b,llama2-70b,llama3-8b,mistral-7b)"},
+        {"--batch", MLM_OPT_LONG, &B, 1, 4096, "batch size (default 1)"},
+        {"--min-seq", MLM_OPT_LONG, &Lmin, 1, 1 << 24, "shortest sequence, a power of two (default 128)"},
+        {"--max-seq", MLM_OPT_LONG, &Lmax, 1, 1 << 24, "longest sequence, a power of two (default 32768)"},
+    };
+    int prc = mlm_demo_parse(&d, argc, argv, opts, 5, "usage: 05_flops_crossover [options]");
+    if (prc) return prc == 1 ? 0 : prc;
+    if ((Lmin & (Lmin - 1)) || (Lmax & (Lmax - 1))) return mlm_demo_fail(&d, "--min-seq and --max-seq must be powers of two") + 1;
     if (Lmax < Lmin) return mlm_demo_fail(&d, "--max-seq must be at least --min-seq") + 1;
     mlm_err e;
     mlm_config c;

@@ -40,30 +40,15 @@ int mlm_analysis_06(int argc, char **argv, mlm_analysis_out *out) {
     if (out) d.quiet = 1;
     const char *model = "block-demo";
     long T = 8, change = -1, shift = 5, head = 0;
-    for (int i = 1; i < argc; i++) {
-        int r = mlm_demo_arg(&d, argc, argv, &i);
-        if (r < 0) return 2;
-        if (r) continue;
-        const char *a = argv[i];
-        if (!strcmp(a, "--help")) {
-            printf("usage: 06_causal_rope [options]\n"
-                   "  --model MODEL  preset or config .json (default block-demo)\n"
-                   "  --seq T        sequence length (default 8)\n"
-                   "  --change-from C  replace the inputs at positions C..T-1 (default T/2)\n"
-                   "  --shift S      position shift of experiment (iii) (default 5)\n"
-                   "  --head H       head whose causal mask is drawn (default 0)\n");
-            mlm_demo_usage_common();
-            return 0;
-        }
-        if (i + 1 >= argc) return mlm_demo_fail(&d, "unknown option or missing value: '%s' (see --help)", a) + 1;
-        const char *v = argv[++i];
-        if (!strcmp(a, "--model")) model = v;
-        else if (!strcmp(a, "--seq") && !mlm_arg_long(v, 2, 1024, &T)) {}
-        else if (!strcmp(a, "--change-from") && !mlm_arg_long(v, 1, 1023, &change)) {}
-        else if (!strcmp(a, "--shift") && !mlm_arg_long(v, 0, 1 << 20, &shift)) {}
-        else if (!strcmp(a, "--head") && !mlm_arg_long(v, 0, 1 << 14, &head)) {}
-        else return mlm_demo_fail(&d, "bad option or value: %s %s (see --help)", a, v) + 1;
-    }
+    const mlm_demo_opt opts[] = {
+        {"--model", MLM_OPT_STR, &model, 0, 0, "preset or config .json (default block-demo)"},
+        {"--seq", MLM_OPT_LONG, &T, 2, 1024, "sequence length (default 8)"},
+        {"--change-from", MLM_OPT_LONG, &change, 1, 1023, "replace the inputs at positions C..T-1 (default T/2)"},
+        {"--shift", MLM_OPT_LONG, &shift, 0, 1 << 20, "position shift of experiment (iii) (default 5)"},
+        {"--head", MLM_OPT_LONG, &head, 0, 16384, "head whose causal mask is drawn (default 0)"},
+    };
+    int prc = mlm_demo_parse(&d, argc, argv, opts, 5, "usage: 06_causal_rope [options]");
+    if (prc) return prc == 1 ? 0 : prc;
     if (change < 0) change = T / 2;
     if (change >= T) return mlm_demo_fail(&d, "--change-from %ld must be below --seq %ld", change, T) + 1;
     mlm_err e;

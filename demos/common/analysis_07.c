@@ -20,24 +20,12 @@ int mlm_analysis_07(int argc, char **argv, mlm_analysis_out *out) {
     const char *list = "smollm2-135m,smollm2-360m,tinyllama-1.1b,llama3.2-1b,smollm2-1.7b,llama3.2-3b,llama2-7b,mistral-7b,"
                        "llama3-8b,llama2-13b,codellama-34b,llama2-70b,llama3-70b,llama3.1-405b";
     const char *kvlist = "llama2-7b,mistral-7b,llama3-8b,llama2-70b,llama3.1-405b";
-    for (int i = 1; i < argc; i++) {
-        int r = mlm_demo_arg(&d, argc, argv, &i);
-        if (r < 0) return 2;
-        if (r) continue;
-        const char *a = argv[i];
-        if (!strcmp(a, "--help")) {
-            printf("usage: 07_real_configs [options]\n"
-                   "  --models LIST     presets or configs compared (default: the LLaMA-family presets)\n"
-                   "  --kv-models LIST  models whose KV cache is drawn (default %s)\n", kvlist);
-            mlm_demo_usage_common();
-            return 0;
-        }
-        if (i + 1 >= argc) return mlm_demo_fail(&d, "unknown option or missing value: '%s' (see --help)", a) + 1;
-        const char *v = argv[++i];
-        if (!strcmp(a, "--models")) list = v;
-        else if (!strcmp(a, "--kv-models")) kvlist = v;
-        else return mlm_demo_fail(&d, "unknown option '%s' (see --help)", a) + 1;
-    }
+    const mlm_demo_opt opts[] = {
+        {"--models", MLM_OPT_STR, &list, 0, 0, "presets or configs compared (default: the LLaMA-family presets)"},
+        {"--kv-models", MLM_OPT_STR, &kvlist, 0, 0, "models whose KV cache is drawn"},
+    };
+    int prc = mlm_demo_parse(&d, argc, argv, opts, 2, "usage: 07_real_configs [options]");
+    if (prc) return prc == 1 ? 0 : prc;
     mlm_err e;
     mlm_config cfg[MAXM];
     mlm_param_counts pc[MAXM];

@@ -58,6 +58,45 @@ int mlm_demo_arg(mlm_demo *d, int argc, char **argv, int *i) {
     return 1;
 }
 
+static void usage_table(const mlm_demo_opt *opts, int nopts, const char *usage) {
+    printf("%s\n", usage);
+    for (int k = 0; k < nopts; k++) {
+        char left[64];
+        snprintf(left, sizeof left, "%s%s", opts[k].name, opts[k].kind == MLM_OPT_FLAG ? "" : opts[k].kind == MLM_OPT_STR ? " S" : " N");
+        printf("  %-20s %s\n", left, opts[k].help);
+    }
+    mlm_demo_usage_common();
+}
+
+int mlm_demo_parse(mlm_demo *d, int argc, char **argv, const mlm_demo_opt *opts, int nopts, const char *usage) {
+    for (int i = 1; i < argc; i++) {
+        int r = mlm_demo_arg(d, argc, argv, &i);
+        if (r < 0) return 2;
+        if (r) continue;
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage_table(opts, nopts, usage); return 1; }
+        const mlm_demo_opt *o = NULL;
+        for (int k = 0; k < nopts && !o; k++) if (!strcmp(a, opts[k].name)) o = &opts[k];
+        if (!o) { mlm_demo_fail(d, "unknown option '%s' (see --help)", a); return 2; }
+        if (o->kind == MLM_OPT_FLAG) { *(int *)o->dst = 1; continue; }
+        if (i + 1 >= argc) { mlm_demo_fail(d, "%s needs a value", a); return 2; }
+        const char *v = argv[++i];
+        if (o->kind == MLM_OPT_STR) {
+            if (!*v) { mlm_demo_fail(d, "%s needs a non-empty value", a); return 2; }
+            *(const char **)o->dst = v;
+        } else if (o->kind == MLM_OPT_LONG) {
+            if (mlm_arg_long(v, (long)o->min, (long)o->max, (long *)o->dst)) {
+                mlm_demo_fail(d, "%s '%s': expected an integer in [%.0f, %.0f]", a, v, o->min, o->max);
+                return 2;
+            }
+        } else if (mlm_arg_double(v, o->min, o->max, (double *)o->dst)) {
+            mlm_demo_fail(d, "%s '%s': expected a number in [%g, %g]", a, v, o->min, o->max);
+            return 2;
+        }
+    }
+    return 0;
+}
+
 int mlm_demo_prepare(const mlm_demo *d) {
     char path[4096];
     snprintf(path, sizeof path, "%s", d->out_dir);

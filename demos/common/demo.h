@@ -23,6 +23,22 @@ void mlm_demo_init(mlm_demo *d, const char *prog);
  * 0 when it is not a common flag, -1 on a bad value (message printed). */
 int mlm_demo_arg(mlm_demo *d, int argc, char **argv, int *i);
 
+/* One program-specific flag: its name ("--seq"), kind, destination (const char **, long *,
+ * double * or int * for a flag without value), accepted range (LONG, DOUBLE) and help text. */
+typedef enum { MLM_OPT_STR, MLM_OPT_LONG, MLM_OPT_DOUBLE, MLM_OPT_FLAG } mlm_opt_kind;
+typedef struct {
+    const char *name;
+    mlm_opt_kind kind;
+    void *dst;
+    double min, max;
+    const char *help;
+} mlm_demo_opt;
+
+/* Parses argv[1..]: the common flags, then the table. Returns 0 to go on, 1 after printing
+ * the usage for --help (the caller exits 0), or 2 after printing a one-line error for a bad
+ * flag or value. */
+int mlm_demo_parse(mlm_demo *d, int argc, char **argv, const mlm_demo_opt *opts, int nopts, const char *usage);
+
 /* Prints the common flags' help lines. */
 void mlm_demo_usage_common(void);
 
