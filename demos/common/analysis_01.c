@@ -58,8 +58,8 @@ int mlm_analysis_01(int argc, char **argv, mlm_analysis_out *out) {
     mlm_real *x = malloc(sizeof(mlm_real) * (size_t)(N * dm));
     for (int64_t i = 0; i < N * dm; i++) x[i] = (mlm_real)mlm_rng_normal(&rng);
     char keep[256], nm[96];
-    snprintf(keep, sizeof keep, "input,blocks.%ld.attn.probs,blocks.%ld.attn.out,blocks.%ld.resid_mid,blocks.%ld.ffn.down,blocks.%ld.resid_post",
-             layer, layer, layer, layer, layer);
+    snprintf(keep, sizeof keep, "input,blocks.%ld.resid_post,blocks.%ld.attn.probs,blocks.%ld.attn.out,blocks.%ld.resid_mid,blocks.%ld.ffn.down,blocks.%ld.resid_post",
+             layer - 1, layer, layer, layer, layer, layer);
     mlm_probe *p = mlm_probe_new(keep);
     mlm_acts *a = mlm_acts_new(&cfg, (int)B, (int)T, 0, &e);
     if (!a || !p || mlm_forward_blocks(m, a, x, (int)B, (int)T, NULL, p, &e)) return mlm_demo_fail(&d, "%s", e.msg);
@@ -92,15 +92,24 @@ int mlm_analysis_01(int argc, char **argv, mlm_analysis_out *out) {
     mlmp_color *cols = malloc(sizeof(mlmp_color) * (size_t)n);
     cJSON *root = cJSON_CreateObject(), *stages = cJSON_AddArrayToObject(root, "stages");
     uint64_t total_flops = 0;
+    int nb = 0; /* bars of panel (a): the input and the stages of the chosen block */
     for (int i = 0; i < n; i++) {
         const mlm_record *r = mlm_probe_at(p, i);
         char sh[64] = "(", fl[32];
         for (int k = 0; k < r->ndim; k++) snprintf(sh + strlen(sh), sizeof sh - strlen(sh), "%s%lld", k ? ", " : "", (long long)r->shape[k]);
         strcat(sh, ")");
         if (!d.quiet) printf("  %-28s %-18s %12.4f %14s\n", r->name, sh, r->norm, mlm_fmt_int(r->flops, fl, sizeof fl));
-        norms[i] = r->norm;
-        labels[i] = short_name(r->name);
-        cols[i] = stage_color(r->name);
+        char pref[32];
+        snprintf(pref, sizeof pref, "blocks.%ld.", layer);
+        char prev[48];
+        snprintf(prev, sizeof prev, "blocks.%ld.resid_post", layer - 1);
+        int is_in = layer == 0 ? !strcmp(r->name, "input") : !strcmp(r->name, prev);
+        if (is_in || !strncmp(r->name, pref, strlen(pref))) {
+            norms[nb] = r->norm;
+            labels[nb] = is_in ? "block input" : short_name(r->name);
+            cols[nb] = stage_color(r->name);
+            nb++;
+        }
         total_flops += r->flops;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", r->name);
@@ -138,15 +147,17 @@ int mlm_analysis_01(int argc, char **argv, mlm_analysis_out *out) {
     cJSON_AddNumberToObject(root, "total_flops", (double)total_flops);
 
     /* ---- the figure ---- */
+    char t1[96];
     mlmp_figure *fig = mlmp_figure_new("Transformer block: full forward pass walkthrough", 2, 3);
     /* (a) norms of every stage */
     mlmp_panel_t *pa = mlmp_panel(fig, 0, 0);
-    mlmp_panel_set_title(pa, "Tensor norms through the block", "Frobenius norm of every traced stage");
+    snprintf(t1, sizeof t1, "Tensor norms through block %ld", layer);
+    mlmp_panel_set_title(pa, t1, "purple: norms, green: attention, orange: FFN, blue: stream");
     mlmp_panel_set_bars_horizontal(pa, 1);
-    mlmp_panel_set_ycategories(pa, labels, (size_t)n);
+    mlmp_panel_set_ycategories(pa, labels, (size_t)nb);
     mlmp_panel_set_xlabel(pa, "Frobenius norm");
-    mlmp_series *sb = mlmp_add_bars(pa, norms, (size_t)n, NULL);
-    mlmp_series_set_colors(sb, cols, (size_t)n);
+    mlmp_series *sb = mlmp_add_bars(pa, norms, (size_t)nb, NULL);
+    mlmp_series_set_colors(sb, cols, (size_t)nb);
     mlmp_bars_set_value_format(sb, "%.1f");
     /* (b) attention map of (batch 0, head) */
     snprintf(nm, sizeof nm, "blocks.%ld.attn.probs", layer);
@@ -154,7 +165,7 @@ int mlm_analysis_01(int argc, char **argv, mlm_analysis_out *out) {
     double *att = malloc(sizeof(double) * (size_t)(T * T));
     for (int64_t i = 0; i < T * T; i++) att[i] = pr->data[head * T * T + i];
     mlmp_panel_t *pb = mlmp_panel(fig, 0, 1);
-    char t1[96], t2[96];
+    char t2[96];
     snprintf(t1, sizeof t1, "Attention weights (batch 0, head %ld)", head);
     mlmp_panel_set_title(pb, t1, "causal mask: the upper triangle is exactly 0");
     mlmp_panel_set_xlabel(pb, "key position");
@@ -186,8 +197,10 @@ int mlm_analysis_01(int argc, char **argv, mlm_analysis_out *out) {
     int64_t nd = dm < 32 ? dm : 32;
     const char *rn[2][3] = {{"input", "attn.out", "resid_mid"}, {"resid_mid", "ffn.down", "resid_post"}};
     const char *ln[2][3] = {{"x", "attention output", "h = x + attn_out"}, {"h", "FFN output", "output = h + ffn_out"}};
-    const char *tt[2][2] = {{"Residual connection 1 (first dims, token 0)", "h = x + attention_output"},
-                            {"Residual connection 2 (first dims, token 0)", "output = h + ffn_output"}};
+    char tt0[80], tt1[80];
+    snprintf(tt0, sizeof tt0, "Residual connection 1 (first %lld dims, token 0)", (long long)nd);
+    snprintf(tt1, sizeof tt1, "Residual connection 2 (first %lld dims, token 0)", (long long)nd);
+    const char *tt[2][2] = {{tt0, "h = x + attention_output"}, {tt1, "output = h + ffn_output"}};
     mlmp_color lc[3] = {mlmp_rgb(0x0072b2), mlmp_rgb(0x009e73), mlmp_rgb(0xd55e00)};
     for (int k = 0; k < 2; k++) {
         mlmp_panel_t *pp = mlmp_panel(fig, 1, k);

@@ -222,6 +222,8 @@ int mlm_analysis_03(int argc, char **argv, mlm_analysis_out *out) {
     snprintf(text, sizeof text,
              "SwiGLU vs ReLU FFN (d=%ld, d_ff=%ld)\n\n"
              "ReLU FFN:   max(0, x W1) W2\n"
+             "  (same seed: W1 is SwiGLU's W_gate,\n"
+             "   so both act on the same gate)\n"
              "  parameters 2 d d_ff = %lld\n"
              "  dead units (exactly 0): %d/%d\n\n"
              "SwiGLU:     (SiLU(x W_gate) * x W_up) W_down\n"

@@ -205,7 +205,7 @@ int mlm_analysis_04(int argc, char **argv, mlm_analysis_out *out) {
     mlmp_add_hline(pd, pre[0].act[0], "input norm");
     /* (e) gradient at input and output vs depth */
     mlmp_panel_t *pe = mlmp_panel(fig, 1, 1);
-    mlmp_panel_set_title(pe, "Gradient at input vs output", "pre-norm keeps the input gradient large");
+    mlmp_panel_set_title(pe, "Gradient at input vs output", "neither vanishes here: identity path (pre) vs renormalisation (post)");
     mlmp_panel_set_xlabel(pe, "depth N");
     mlmp_panel_set_ylabel(pe, "gradient norm");
     mlmp_panel_set_xscale(pe, MLMP_SCALE_LOG2);

@@ -140,16 +140,20 @@ int mlm_analysis_05(int argc, char **argv, mlm_analysis_out *out) {
     mlmp_panel_set_yscale(pa, MLMP_SCALE_LOG);
     mlmp_panel_set_xlabel(pa, "sequence length L");
     mlmp_panel_set_ylabel(pa, "FLOPs per block");
+    const char *an[5] = {"projections", "attention core", "FFN", "RoPE", "norms"};
     for (int k = 0; k < 5; k++) {
-        mlmp_series *s = mlmp_add_line(pa, Ls, cols[k], (size_t)nL, cn[k]);
+        mlmp_series *s = mlmp_add_line(pa, Ls, cols[k], (size_t)nL, an[k]);
         mlmp_series_set_color(s, cc[k]);
         mlmp_series_set_marker(s, MLMP_MARKER_CIRCLE);
     }
-    mlmp_series *sc = mlmp_add_line(pa, Ls, cols[6], (size_t)nL, "core, causal (masked skipped)");
+    mlmp_series *sc = mlmp_add_line(pa, Ls, cols[6], (size_t)nL, "core, causal");
     mlmp_series_set_color(sc, cc[1]);
     mlmp_series_set_dash(sc, MLMP_DASH_DASHED);
     snprintf(t1, sizeof t1, "core = FFN at L = %lld", (long long)x.ffn_dense_round);
-    mlmp_add_vline(pa, x.ffn_dense, t1);
+    mlmp_add_vline(pa, x.ffn_dense, NULL);
+    mlmp_series *ana = mlmp_add_annotation(pa, x.ffn_dense, F[0].rope, t1);
+    mlmp_annotation_set_align(ana, MLMP_ALIGN_END, MLMP_ALIGN_START);
+    mlmp_annotation_set_font(ana, 8, 0);
     /* (b) shares */
     double *share[6];
     for (int k = 0; k < 6; k++) {
@@ -157,14 +161,14 @@ int mlm_analysis_05(int argc, char **argv, mlm_analysis_out *out) {
         for (int i = 0; i < nL; i++) share[k][i] = 100.0 * cols[k][i] / F[i].total;
     }
     mlmp_panel_t *pb = mlmp_panel(fig, 0, 1);
-    mlmp_panel_set_title(pb, "Share of each component (colours as in a)", "short sequences: FFN; long sequences: the attention core");
+    mlmp_panel_set_title(pb, "Share of each component", "short sequences: FFN; long: the attention core");
     mlmp_panel_set_xscale(pb, MLMP_SCALE_LOG2);
     mlmp_panel_set_xlabel(pb, "sequence length L");
     mlmp_panel_set_ylabel(pb, "% of block FLOPs");
     mlmp_panel_set_ylim(pb, 0, 100);
     mlmp_series *ar = mlmp_add_area_stack(pb, Ls, (size_t)nL, (const double *const *)share, 6, cn);
     mlmp_series_set_colors(ar, cc, 6);
-    mlmp_panel_set_legend(pb, MLMP_LEGEND_NONE);
+    mlmp_panel_set_legend(pb, MLMP_LEGEND_OUTSIDE);
     /* (c) per token */
     double *pt = malloc(sizeof(double) * (size_t)nL), *ptc = malloc(sizeof(double) * (size_t)nL);
     for (int i = 0; i < nL; i++) { pt[i] = F[i].total / (Ls[i] * (double)B); ptc[i] = F[i].total_causal / (Ls[i] * (double)B); }
@@ -205,7 +209,7 @@ int mlm_analysis_05(int argc, char **argv, mlm_analysis_out *out) {
         nm_n++;
     }
     mlmp_panel_t *pd = mlmp_panel(fig, 1, 0);
-    mlmp_panel_set_title(pd, "Crossover length per config", "attention core = FFN; GQA and wide FFNs push it out");
+    mlmp_panel_set_title(pd, "Crossover length per config", "core = FFN; dense counts all L x L scores, even past a window");
     mlmp_panel_set_xcategories(pd, cats, (size_t)nm_n);
     mlmp_panel_set_ylabel(pd, "crossover L (tokens)");
     mlmp_series *b1 = mlmp_add_bars(pd, xv, (size_t)nm_n, "dense");
@@ -216,7 +220,8 @@ int mlm_analysis_05(int argc, char **argv, mlm_analysis_out *out) {
     mlmp_bars_set_value_format(b2, "%.0f");
     for (int k = 0; k < nm_n; k++)
         if (!isfinite(xc[k])) {
-            mlmp_series *an = mlmp_add_annotation(pd, k + 0.2, xv[k] * 0.5, "causal: never\n(sliding window)");
+            mlmp_series *an = mlmp_add_annotation(pd, k, xv[k] * 1.12, "causal: never\n(sliding window)");
+            mlmp_annotation_set_align(an, MLMP_ALIGN_CENTER, MLMP_ALIGN_END);
             mlmp_annotation_set_font(an, 8, 0);
         }
     /* (e) analytic core vs FFN, continuous */

@@ -155,7 +155,7 @@ int mlm_analysis_06(int argc, char **argv, mlm_analysis_out *out) {
     mlmp_color *ca = malloc(sizeof(mlmp_color) * (size_t)T);
     for (int t = 0; t < T; t++) ca[t] = t < change ? mlmp_rgb(0x009e73) : mlmp_rgb(0xd55e00);
     mlmp_series_set_colors(sa, ca, (size_t)T);
-    mlmp_bars_set_value_format(sa, T <= 12 ? "%.2g" : NULL);
+    mlmp_bars_set_value_format(sa, T <= 12 ? "%.3g" : NULL);
     mlmp_add_vline(pa, change - 0.5, "first changed position");
     /* (b) */
     mlmp_panel_t *pb = mlmp_panel(fig, 0, 1);
