@@ -24,15 +24,15 @@ static void usage(FILE *f) {
             "                       induction-2l model: 2 layers, d 64, 4 heads, d_ff 128, vocab 64)\n"
             "  --n N                half length of the repeat/sort sequence, text window / 2 (default 32)\n"
             "  --vocab V            tokens of the task (default model: also its vocab; default 64)\n"
-            "  --steps N            training steps (default 600)\n"
-            "  --batch B            sequences per step (default 16)\n"
+            "  --steps N            training steps (default 400)\n"
+            "  --batch B            sequences per step (default 8)\n"
             "  --lr X               peak learning rate (default 0.003)\n"
             "  --warmup N           linear warmup steps (default 30), then cosine to 0.1 lr\n"
             "  --weight-decay X     AdamW decoupled weight decay (default 0.05; norms are not decayed)\n"
             "  --clip X             gradient-norm clip (default 1; 0 = none)\n"
             "  --seed N             weights and data (default 42)\n"
             "  --eval-every N       held-out loss every N steps (default 50)\n"
-            "  --snapshot-steps L   steps at which head scores are saved, e.g. 0,100,600 (default: 13\n"
+            "  --snapshot-steps L   steps at which head scores are saved, e.g. 0,100,600 (default: 17\n"
             "                       evenly spaced steps, 0 and the last included)\n"
             "  --checkpoint-every N save the run directory every N steps (default: at the end)\n"
             "  --resume DIR         continue the run saved in DIR (its options; --steps may extend it;\n"
@@ -247,7 +247,7 @@ int mlm_cmd_train(int argc, char **argv) {
             o.n_snapshots = cnt;
             for (int k = 0; k < cnt; k++) o.snapshot_steps[k] = list[k];
             free(list);
-        } else mlm_train_snapshots_even(&o, 12);
+        } else mlm_train_snapshots_even(&o, 16);
         if (mlm_train_opts_validate(&o, &cfg, &e)) { fprintf(stderr, "microlm: train: %s\n", e.msg); free(text); return 2; }
         t = mlm_trainer_new(&cfg, &o, out, &e);
         if (!t) { fprintf(stderr, "microlm: train: %s\n", e.msg); free(text); return 1; }

@@ -1,0 +1,98 @@
+/* tasks.c - the deterministic task generators of tasks.h. */
+#include "tasks.h"
+#include "rng.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *mlm_task_name(mlm_task_kind k) {
+    switch (k) {
+    case MLM_TASK_REPEAT: return "repeat";
+    case MLM_TASK_SORT: return "sort";
+    case MLM_TASK_TEXT: return "text";
+    }
+    return "?";
+}
+
+int mlm_task_parse(const char *s, mlm_task_kind *k) {
+    if (!s) return -1;
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(s, mlm_task_name((mlm_task_kind)i))) { *k = (mlm_task_kind)i; return 0; }
+    return -1;
+}
+
+int mlm_task_seq_len(const mlm_task *t) { return t->kind == MLM_TASK_SORT ? 2 * t->n + 1 : 2 * t->n; }
+
+/* Held-out split of a text: training windows start in [0, split - T - 1], held-out ones in
+ * [split, len - T - 1]. */
+static size_t text_split(const mlm_task *t) { return t->text_len / 10 * 9; }
+
+mlm_status mlm_task_validate(const mlm_task *t, mlm_err *e) {
+    if (!t) return mlm_fail(e, MLM_EINVAL, "task: NULL");
+    if (t->kind != MLM_TASK_REPEAT && t->kind != MLM_TASK_SORT && t->kind != MLM_TASK_TEXT)
+        return mlm_fail(e, MLM_EINVAL, "task: unknown kind %d", (int)t->kind);
+    if (t->n < 2 || t->n > 1 << 20) return mlm_fail(e, MLM_EINVAL, "task %s: n (%d) must be in [2, 1048576]", mlm_task_name(t->kind), t->n);
+    if (t->kind == MLM_TASK_REPEAT && t->vocab < 3)
+        return mlm_fail(e, MLM_EINVAL, "task repeat: vocab (%d) must be at least 3", t->vocab);
+    if (t->kind == MLM_TASK_SORT && t->vocab < 4)
+        return mlm_fail(e, MLM_EINVAL, "task sort: vocab (%d) must be at least 4", t->vocab);
+    if (t->kind == MLM_TASK_TEXT) {
+        if (t->vocab != 256) return mlm_fail(e, MLM_EINVAL, "task text: vocab (%d) must be 256 (bytes)", t->vocab);
+        size_t need = (size_t)mlm_task_seq_len(t) + 1;
+        if (!t->text || t->text_len / 10 < need)
+            return mlm_fail(e, MLM_EINVAL, "task text: the text has %zu bytes; windows of %zu need at least %zu", t->text ? t->text_len : 0,
+                            need, need * 10);
+    }
+    return MLM_OK;
+}
+
+/* splitmix64 finaliser: mixes (seed, stream, heldout) into one seed per batch. */
+static uint64_t mix(uint64_t x) {
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+static int cmp_int(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+mlm_status mlm_task_batch(const mlm_task *t, uint64_t seed, uint64_t stream, int heldout, int B, int *tokens,
+                          int *targets, unsigned char *part, mlm_err *e) {
+    mlm_status st = mlm_task_validate(t, e);
+    if (st) return st;
+    if (B < 1 || !tokens || !targets) return mlm_fail(e, MLM_EINVAL, "task batch: B (%d) must be positive and buffers non-NULL", B);
+    const int n = t->n, T = mlm_task_seq_len(t);
+    mlm_rng r;
+    mlm_rng_seed(&r, mix(mix(seed) ^ (stream * 0xD1B54A32D192ED03ull) ^ (heldout ? 0xA5A5A5A5A5A5A5A5ull : 0)));
+    int *s = malloc(sizeof(int) * (size_t)(T + 1));
+    if (!s) return mlm_fail(e, MLM_ENOMEM, "task batch: out of memory");
+    for (int b = 0; b < B; b++) {
+        if (t->kind == MLM_TASK_REPEAT) {
+            s[0] = MLM_TASK_BOS;
+            for (int i = 1; i <= n; i++) s[i] = 1 + (int)mlm_rng_below(&r, (uint32_t)(t->vocab - 1));
+            for (int i = 1; i <= n; i++) s[n + i] = s[i];
+        } else if (t->kind == MLM_TASK_SORT) {
+            s[0] = MLM_TASK_BOS;
+            for (int i = 1; i <= n; i++) s[i] = 2 + (int)mlm_rng_below(&r, (uint32_t)(t->vocab - 2));
+            s[n + 1] = MLM_TASK_SEP;
+            memcpy(s + n + 2, s + 1, sizeof(int) * (size_t)n);
+            qsort(s + n + 2, (size_t)n, sizeof(int), cmp_int);
+        } else {
+            size_t split = text_split(t), lo = heldout ? split : 0, hi = heldout ? t->text_len : split;
+            size_t span = hi - lo - (size_t)T; /* window starts in [lo, lo + span) */
+            size_t off = lo + (size_t)(mlm_rng_u64(&r) % span);
+            for (int i = 0; i <= T; i++) s[i] = t->text[off + (size_t)i];
+        }
+        for (int i = 0; i < T; i++) {
+            tokens[(size_t)b * T + i] = s[i];
+            targets[(size_t)b * T + i] = s[i + 1];
+        }
+    }
+    if (part)
+        for (int i = 0; i < T; i++) part[i] = (unsigned char)(i >= n);
+    free(s);
+    return MLM_OK;
+}

@@ -1,0 +1,52 @@
+/* tasks.h - deterministic training tasks the project generates itself (nothing is downloaded):
+ * a random sequence repeated twice (where induction heads form), sorting, and any text file
+ * tokenised by bytes. A batch is a pure function of (task, seed, stream, heldout): the same
+ * arguments give the same tokens on every machine, so a training run needs no data state to
+ * resume.
+ *
+ * Sequences (BOS = token 0; the model reads T tokens and predicts the next one at each):
+ *   repeat  s = BOS x_1..x_n x_1..x_n, x_i uniform over [1, V)      T = 2n, targets s[1..2n]
+ *   sort    s = BOS x_1..x_n SEP y_1..y_n, y = sorted(x), SEP = 1, x_i uniform over [2, V)
+ *                                                                  T = 2n + 1
+ *   text    T + 1 consecutive bytes of the file starting at a random offset (V = 256)  T = 2n
+ * Each position carries a part: 0 "first half" (targets that cannot be predicted: the random
+ * prompt), 1 "second half" (targets a model can predict: the repeat, SEP and the sorted output;
+ * for text simply the second half of the window). */
+#ifndef MLM_TASKS_H
+#define MLM_TASKS_H
+#include "common.h"
+
+typedef enum { MLM_TASK_REPEAT = 0, MLM_TASK_SORT = 1, MLM_TASK_TEXT = 2 } mlm_task_kind;
+
+#define MLM_TASK_BOS 0
+#define MLM_TASK_SEP 1
+
+typedef struct {
+    mlm_task_kind kind;
+    int n;                       /* half length: the repeated (or sorted) sequence has n tokens */
+    int vocab;                   /* tokens are drawn from [first, vocab); text needs 256 */
+    const unsigned char *text;   /* text: the file's bytes (borrowed, not owned) */
+    size_t text_len;
+} mlm_task;
+
+/* "repeat", "sort", "text". */
+const char *mlm_task_name(mlm_task_kind k);
+/* Parses a task name; returns 0 and sets *k, or -1 for an unknown name. */
+int mlm_task_parse(const char *s, mlm_task_kind *k);
+
+/* The model's input length T for the task (2n, or 2n + 1 for sort). */
+int mlm_task_seq_len(const mlm_task *t);
+
+/* Checks the task: n >= 2, vocab large enough (repeat >= 3, sort >= 4, text == 256), text
+ * long enough for one window in each of the training and held-out regions. */
+mlm_status mlm_task_validate(const mlm_task *t, mlm_err *e);
+
+/* Fills one batch: tokens (B*T) and targets (B*T) row-major (B, T); part (T) (may be NULL)
+ * receives each position's part (0 or 1, the same for every row). The batch depends only on
+ * (t, seed, stream, heldout): training uses stream = step, evaluation heldout = 1. Text: training
+ * windows start in the first 90% of the file, held-out windows in the last 10%. Returns
+ * MLM_EINVAL for an invalid task or B < 1. */
+mlm_status mlm_task_batch(const mlm_task *t, uint64_t seed, uint64_t stream, int heldout, int B, int *tokens,
+                          int *targets, unsigned char *part, mlm_err *e);
+
+#endif
