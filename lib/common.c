@@ -15,6 +15,9 @@ mlm_status mlm_fail(mlm_err *e, mlm_status status, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(e->msg, sizeof e->msg, fmt, ap);
         va_end(ap);
+        /* one line: names and keys copied from a hostile file may hold newlines or escapes */
+        for (char *p = e->msg; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
     }
     return status;
 }
