@@ -33,7 +33,7 @@ static mlm_status header_to_config(mlm_config *c, const unsigned char *h, const 
     int32_t dim = le32(h), hidden = le32(h + 4), layers = le32(h + 8), heads = le32(h + 12), kv = le32(h + 16),
             vocab = le32(h + 20), seq = le32(h + 24);
     const char *names[] = {"dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len"};
-    int32_t vals[] = {dim, hidden, layers, heads, kv, vocab < 0 ? -vocab : vocab, seq};
+    int32_t vals[] = {dim, hidden, layers, heads, kv, vocab < 0 && vocab != INT32_MIN ? -vocab : vocab, seq};
     for (int i = 0; i < 7; i++)
         if (vals[i] <= 0 || (i == 5 && vocab == INT32_MIN))
             return mlm_fail(e, MLM_EFORMAT, "checkpoint '%s': header field %s is %d, not a positive size", path,
