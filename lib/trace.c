@@ -191,7 +191,7 @@ static mlm_status parse_record(const cJSON *o, int idx, mlm_record *r, const cha
     r->numel = numel;
     double fl = 0;
     if ((st = get_number(o, "flops", 0, &fl, where, e))) return st;
-    if (!(fl >= 0 && fl < 1.9e19)) return mlm_fail(e, MLM_EFORMAT, "%s: \"flops\" out of range", where);
+    if (!(fl >= 0 && fl < 1.8e19)) return mlm_fail(e, MLM_EFORMAT, "%s: \"flops\" out of range", where);
     r->flops = (uint64_t)fl;
     if (cJSON_GetObjectItemCaseSensitive(o, "value")) {
         if ((st = get_number(o, "value", 1, &r->value, where, e))) return st;
