@@ -53,6 +53,12 @@ mlm_status mlm_config_validate(const mlm_config *c, const char *where, mlm_err *
             return mlm_fail(e, MLM_EINVAL, "%s: %s = %d is larger than the supported %d", w, sizes[i].name,
                             sizes[i].v, sizes[i].max);
     }
+    /* each size is bounded, their products are not: refuse counts no machine could hold before
+     * anything multiplies them in int64 (layout, checkpoint sizes) */
+    double per_layer = 2.0 + 2.0 * c->n_heads * c->head_dim + 2.0 * c->n_kv_heads * c->head_dim + 3.0 * c->d_ff;
+    double params = 2.0 * c->vocab_size * c->d_model + (double)c->n_layers * c->d_model * per_layer;
+    if (params > 1e15)
+        return mlm_fail(e, MLM_EINVAL, "%s: these sizes make %.3g parameters, more than any machine holds", w, params);
     if (c->n_heads % c->n_kv_heads != 0)
         return mlm_fail(e, MLM_EINVAL, "%s: n_heads (%d) must be a multiple of n_kv_heads (%d)", w, c->n_heads,
                         c->n_kv_heads);
@@ -183,6 +189,16 @@ mlm_status mlm_config_load(mlm_config *c, const char *path, mlm_err *e) {
     return st;
 }
 
+/* cJSON prints 15 digits when they are only approximately equal; 17 when needed, so that
+ * save -> load gives the same double. */
+static void add_exact(cJSON *o, const char *k, double v) {
+    char buf[40];
+    if (!isfinite(v)) { cJSON_AddNullToObject(o, k); return; }
+    snprintf(buf, sizeof buf, "%.15g", v);
+    if (strtod(buf, NULL) != v) snprintf(buf, sizeof buf, "%.17g", v);
+    cJSON_AddItemToObject(o, k, cJSON_CreateRaw(buf));
+}
+
 char *mlm_config_to_json(const mlm_config *c) {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
@@ -195,9 +211,9 @@ char *mlm_config_to_json(const mlm_config *c) {
     cJSON_AddNumberToObject(o, "d_ff", c->d_ff);
     cJSON_AddNumberToObject(o, "vocab_size", c->vocab_size);
     cJSON_AddNumberToObject(o, "max_seq_len", c->max_seq_len);
-    cJSON_AddNumberToObject(o, "rope_theta", c->rope_theta);
-    if (c->rope_scaling != 0) cJSON_AddNumberToObject(o, "rope_scaling", c->rope_scaling);
-    cJSON_AddNumberToObject(o, "norm_eps", c->norm_eps);
+    add_exact(o, "rope_theta", c->rope_theta);
+    if (c->rope_scaling != 0) add_exact(o, "rope_scaling", c->rope_scaling);
+    add_exact(o, "norm_eps", c->norm_eps);
     cJSON_AddBoolToObject(o, "tied_embeddings", c->tied);
     cJSON_AddStringToObject(o, "norm", mlm_norm_pos_name(c->norm_pos));
     cJSON_AddStringToObject(o, "ffn", mlm_ffn_name(c->ffn));
