@@ -131,7 +131,7 @@ double mlm_attn_panel(mlmp_panel_t *p, const mlm_attn_map *mp, int lo, int hi, i
     /* long maps: the first rows (few keys, large weights) would set the colour scale and
      * leave the rest white, so the colour saturates at the 99th percentile of the cells */
     double ctop = vmax;
-    if (m > 16) {
+    if (m > 32) {
         double *srt = malloc(sizeof(double) * (size_t)m * (size_t)m);
         int nf = 0;
         for (int i = 0; srt && i < m * m; i++) if (isfinite(cell[i])) srt[nf++] = cell[i];
@@ -152,12 +152,12 @@ double mlm_attn_panel(mlmp_panel_t *p, const mlm_attn_map *mp, int lo, int hi, i
     if (m <= 10 && colorbar) mlmp_heatmap_set_numbers(s, "%.2f");
     mlmp_panel_set_grid(p, 0);
     /* ticks: the first position of a few cells; token strings on short maps */
-    int nt = m <= 16 ? m : 5;
-    double pos[16];
-    char xb[16][64], yb[16][80];
-    const char *xl[16], *yl[16];
+    int nt = m <= 32 ? m : 5;
+    double pos[32];
+    char xb[32][64], yb[32][80];
+    const char *xl[32], *yl[32];
     for (int t = 0; t < nt; t++) {
-        int c = m <= 16 ? t : (int)lrint((double)t * (m - 1) / (nt - 1));
+        int c = m <= 32 ? t : (int)lrint((double)t * (m - 1) / (nt - 1));
         int tok = lo + c * block;
         pos[t] = c;
         if (block == 1 && tokens) snprintf(xb[t], sizeof xb[t], "%s", tokens[tok]);
