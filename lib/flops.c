@@ -2,6 +2,7 @@
  * labelled conventions of mlm_flop_conv, per token, training, and the crossovers of analysis 5.
  * All integer arithmetic goes through the overflow-checked helpers below. */
 #include "flops.h"
+#include "backward.h"
 #include "params.h"
 
 #include <math.h>
@@ -292,6 +293,11 @@ mlm_status mlm_flops_training(const mlm_config *c, int64_t B, int64_t T, const m
     out->backward = add(&f, mul(&f, 2, out->fwd.matmul), out->fwd.elementwise);
     out->total = add(&f, out->fwd.total, out->backward);
     if (f.overflow) return mlm_fail(e, MLM_EINVAL, "flops: %s: training count overflows 64 bits", c->name);
+    mlm_flop_conv def = mlm_flop_conv_default();
+    if (!cv || !memcmp(cv, &def, sizeof def)) {
+        mlm_fwd_opts fo = {0};
+        out->backward_counted = B <= INT32_MAX && T <= INT32_MAX ? mlm_flops_backward_total(c, (int)B, (int)T, &fo, 1) : 0;
+    }
     mlm_param_counts p;
     if ((st = mlm_params_count(c, &p, e))) return st;
     out->tokens = (double)B * (double)T;

@@ -117,7 +117,10 @@ mlm_status mlm_flops_per_token(const mlm_config *c, int64_t T, const mlm_flop_co
  * non-embedding parameters * tokens (Kaplan's N), ratio = total / six_nd. */
 typedef struct {
     mlm_flops_fwd fwd;
-    uint64_t backward;     /* 2 * fwd.matmul + fwd.elementwise */
+    uint64_t backward;     /* 2 * fwd.matmul + fwd.elementwise (the rule of thumb above) */
+    uint64_t backward_counted; /* what the backward kernels count for this step (lib/backward.c,
+                              mlm_flops_backward_total, causal attention, FLOPs; 0 when the
+                              convention asked for is not the kernels' own) */
     uint64_t total;        /* fwd.total + backward */
     double tokens;
     double six_nd, six_nd_nonemb, ratio;

@@ -4,6 +4,7 @@
  * causal, sliding window, no-causal, no-RoPE, last-only, decode with a KV cache; FLOPs and
  * MACs, element-wise and lm_head in or out), and (3) training, per-token and overflow rules. */
 #include "check.h"
+#include "backward.h"
 #include "config.h"
 #include "flops.h"
 #include "forward.h"
@@ -362,7 +363,34 @@ static void test_rules(void) {
           "counts past 2^64 are refused, not wrapped");
 }
 
+/* The training count's backward as the kernels count it equals a real backward pass. */
+static void test_backward_counted(void) {
+    mlm_config c = *mlm_preset_find("block-demo");
+    c.n_layers = 2;
+    c.vocab_size = 40;
+    mlm_err e;
+    mlm_model *m = mlm_model_new(&c, &e);
+    mlm_model_init(m, NULL);
+    int B = 2, T = 7, tok[14], tgt[14];
+    for (int i = 0; i < 14; i++) { tok[i] = (i * 7) % 40; tgt[i] = (i * 11 + 3) % 40; }
+    mlm_acts *a = mlm_acts_new(&c, B, T, 1, &e);
+    mlm_grads *g = mlm_grads_new(&c, B, T, &e);
+    double loss;
+    mlm_forward(m, a, tok, B, T, NULL, NULL, &e);
+    mlm_backward(m, a, g, tok, tgt, B, T, NULL, NULL, &loss, &e);
+    mlm_flop_conv cv = mlm_flop_conv_default();
+    mlm_flops_train tr;
+    mlm_flops_training(&c, B, T, &cv, &tr, &e);
+    CHECK(tr.backward_counted == g->flops && g->flops > 0, "training backward_counted equals the FLOPs a real backward pass counts");
+    CHECK(fabs((double)tr.backward_counted / (double)tr.backward - 1) < 0.05,
+          "the 2x-matmul rule of thumb is within 5% of the counted backward");
+    mlm_grads_free(g);
+    mlm_acts_free(a);
+    mlm_model_free(m);
+}
+
 int main(void) {
+    test_backward_counted();
     test_reference_table();
     test_kernels_match();
     test_rules();

@@ -532,6 +532,7 @@ int mlm_cmd_flops(int argc, char **argv) {
         jw_open(&w, "training", '{');
         jw_u64(&w, "forward", tr.fwd.total);
         jw_u64(&w, "backward", tr.backward);
+        jw_u64(&w, "backward_counted", tr.backward_counted);
         jw_u64(&w, "total", tr.total);
         jw_dbl(&w, "tokens", tr.tokens);
         jw_dbl(&w, "six_nd", tr.six_nd);
@@ -589,6 +590,8 @@ int mlm_cmd_flops(int argc, char **argv) {
     printf("\ntraining step on %ld x %ld tokens (backward: matmul-like 2x forward, element-wise 1x)\n", B, T);
     printf("  forward  %26s\n", mlm_fmt_int(tr.fwd.total, b1, sizeof b1));
     printf("  backward %26s\n", mlm_fmt_int(tr.backward, b1, sizeof b1));
+    if (tr.backward_counted)
+        printf("  backward as the kernels count it (exact) %s\n", mlm_fmt_int(tr.backward_counted, b1, sizeof b1));
     printf("  total    %26s   %s\n", mlm_fmt_int(tr.total, b1, sizeof b1), mlm_fmt_si((double)tr.total, b2, sizeof b2));
     printf("  6 N D    %26s   (N = all %s parameters; exact / 6ND = %.4f)\n",
            mlm_fmt_int((uint64_t)tr.six_nd, b2, sizeof b2), fmt_count(tr.six_nd / 6 / tr.tokens, b1, sizeof b1),

@@ -220,9 +220,9 @@ int mlm_analysis_05(int argc, char **argv, mlm_analysis_out *out) {
     mlmp_bars_set_value_format(b2, "%.0f");
     for (int k = 0; k < nm_n; k++)
         if (!isfinite(xc[k])) {
-            mlmp_series *an = mlmp_add_annotation(pd, k, xv[k] * 1.12, "causal: never\n(sliding window)");
-            mlmp_annotation_set_align(an, MLMP_ALIGN_CENTER, MLMP_ALIGN_END);
-            mlmp_annotation_set_font(an, 8, 0);
+            mlmp_series *anw = mlmp_add_annotation(pd, k, xv[k] * 1.12, "causal: never\n(sliding window)");
+            mlmp_annotation_set_align(anw, MLMP_ALIGN_CENTER, MLMP_ALIGN_END);
+            mlmp_annotation_set_font(anw, 8, 0);
         }
     /* (e) analytic core vs FFN, continuous */
     enum { NP = 81 };
