@@ -21,9 +21,9 @@ mlm_sampler *mlm_sampler_new(int vocab, const mlm_sampler_opts *o, mlm_err *e) {
     mlm_sampler *s = calloc(1, sizeof *s);
     if (s) {
         s->probs = malloc(sizeof *s->probs * (size_t)vocab);
-        s->idx = malloc(sizeof *s->idx * (size_t)vocab);
+        s->order = malloc(sizeof *s->order * (size_t)vocab);
     }
-    if (!s || !s->probs || !s->idx) {
+    if (!s || !s->probs || !s->order) {
         mlm_sampler_free(s);
         mlm_fail(e, MLM_ENOMEM, "sampler: out of memory");
         return NULL;
@@ -37,15 +37,14 @@ mlm_sampler *mlm_sampler_new(int vocab, const mlm_sampler_opts *o, mlm_err *e) {
 void mlm_sampler_free(mlm_sampler *s) {
     if (!s) return;
     free(s->probs);
-    free(s->idx);
+    free(s->order);
     free(s);
 }
 
-static const double *sort_probs;
 static int by_prob(const void *a, const void *b) {
-    int i = *(const int *)a, j = *(const int *)b;
-    if (sort_probs[i] != sort_probs[j]) return sort_probs[i] > sort_probs[j] ? -1 : 1;
-    return (i > j) - (i < j);   /* ties: lower id first, so the order is total */
+    const struct mlm_prob_id *x = a, *y = b;
+    if (x->p != y->p) return x->p > y->p ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);   /* ties: lower id first, so the order is total */
 }
 
 int mlm_sample(mlm_sampler *s, const mlm_real *logits) {
@@ -61,22 +60,20 @@ int mlm_sample(mlm_sampler *s, const mlm_real *logits) {
     for (int i = 0; i < V; i++) s->probs[i] /= sum;
     double u = mlm_rng_uniform(&s->rng);
     if (s->o.top_p > 0 && s->o.top_p < 1) {
-        for (int i = 0; i < V; i++) s->idx[i] = i;
-        /* qsort with a file-scope key: the sampler is not meant to be shared between threads */
-        sort_probs = s->probs;
-        qsort(s->idx, (size_t)V, sizeof *s->idx, by_prob);
+        for (int i = 0; i < V; i++) { s->order[i].p = s->probs[i]; s->order[i].id = i; }
+        qsort(s->order, (size_t)V, sizeof *s->order, by_prob);
         double cum = 0;
         int n = 0;
         while (n < V) {
-            cum += s->probs[s->idx[n++]];
+            cum += s->order[n++].p;
             if (cum >= s->o.top_p) break;
         }
         double r = u * cum, acc = 0;
         for (int k = 0; k < n; k++) {
-            acc += s->probs[s->idx[k]];
-            if (r < acc) return s->idx[k];
+            acc += s->order[k].p;
+            if (r < acc) return s->order[k].id;
         }
-        return s->idx[n - 1];
+        return s->order[n - 1].id;
     }
     double acc = 0;
     for (int i = 0; i < V; i++) {

@@ -18,7 +18,7 @@ typedef struct {
     mlm_rng rng;
     int vocab;
     double *probs;       /* (vocab) scratch */
-    int *idx;            /* (vocab) scratch for top-p */
+    struct mlm_prob_id { double p; int id; } *order; /* (vocab) scratch for top-p */
 } mlm_sampler;
 
 /* A sampler for a vocabulary; o NULL means greedy. Checks the options (temperature >= 0 and
