@@ -160,3 +160,4 @@ clean:
 
 # ---- fuzzing and the PyTorch cross-check (tests/fuzz/fuzz.mk, tests/crosscheck/crosscheck.mk) ----
 -include tests/fuzz/fuzz.mk
+-include tests/crosscheck/crosscheck.mk
