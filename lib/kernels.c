@@ -2,6 +2,8 @@
  * reference of each op that the tests compare against. FLOP conventions: kernels.h. */
 #include "kernels.h"
 
+#include "gemm.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -36,68 +38,15 @@ static inline mlm_real dot(const mlm_real *a, const mlm_real *b, int64_t n) {
     return s;
 }
 
-/* Four rows of `in` against one row of w: the w row is loaded once for four outputs. */
-static inline void dot4(mlm_real out[4], const mlm_real *a0, const mlm_real *a1, const mlm_real *a2,
-                        const mlm_real *a3, const mlm_real *b, int64_t n) {
-    mlm_real c0[MLM_LANES] = {0}, c1[MLM_LANES] = {0}, c2[MLM_LANES] = {0}, c3[MLM_LANES] = {0};
-    int64_t c = 0;
-    for (; c + MLM_LANES <= n; c += MLM_LANES)
-        for (int l = 0; l < MLM_LANES; l++) {
-            mlm_real bv = b[c + l];
-            c0[l] += a0[c + l] * bv;
-            c1[l] += a1[c + l] * bv;
-            c2[l] += a2[c + l] * bv;
-            c3[l] += a3[c + l] * bv;
-        }
-    mlm_real s0 = lanes_sum(c0), s1 = lanes_sum(c1), s2 = lanes_sum(c2), s3 = lanes_sum(c3);
-    for (; c < n; c++) {
-        s0 += a0[c] * b[c];
-        s1 += a1[c] * b[c];
-        s2 += a2[c] * b[c];
-        s3 += a3[c] * b[c];
-    }
-    out[0] = s0; out[1] = s1; out[2] = s2; out[3] = s3;
-}
-
+/* The fast path: lib/gemm.c (AVX-512 micro-kernels chosen at run time, portable C elsewhere).
+ * Each output element is computed with a fixed order that depends only on C, so a row gives
+ * the same bits alone or inside a batch, and threads never change a result (gemm.h). */
 uint64_t mlm_matmul_forward(mlm_real *out, const mlm_real *in, const mlm_real *w, int64_t N, int64_t C, int64_t OC) {
-    uint64_t flops = 0;
-    int big = (double)N * (double)C * (double)OC > 32768.0;
-    if (N >= 8) {
-        int64_t tiles = (N + 3) / 4;
-#pragma omp parallel for schedule(static) reduction(+ : flops) if (big)
-        for (int64_t t = 0; t < tiles; t++) {
-            int64_t i = t * 4;
-            if (i + 4 <= N) {
-                const mlm_real *a = in + i * C;
-                for (int64_t o = 0; o < OC; o++) {
-                    mlm_real r[4];
-                    dot4(r, a, a + C, a + 2 * C, a + 3 * C, w + o * C, C);
-                    out[i * OC + o] = r[0];
-                    out[(i + 1) * OC + o] = r[1];
-                    out[(i + 2) * OC + o] = r[2];
-                    out[(i + 3) * OC + o] = r[3];
-                    flops += 8 * (uint64_t)C;
-                }
-            } else {
-                for (; i < N; i++)
-                    for (int64_t o = 0; o < OC; o++) {
-                        out[i * OC + o] = dot(in + i * C, w + o * C, C);
-                        flops += 2 * (uint64_t)C;
-                    }
-            }
-        }
-    } else {
-        for (int64_t i = 0; i < N; i++) {
-#pragma omp parallel for schedule(static) reduction(+ : flops) if (big)
-            for (int64_t o = 0; o < OC; o++) {
-                out[i * OC + o] = dot(in + i * C, w + o * C, C);
-                flops += 2 * (uint64_t)C;
-            }
-        }
-    }
-    return flops;
+    mlm_gemm_nt(out, in, w, N, C, OC);
+    return 2 * (uint64_t)(N > 0 ? N : 0) * (uint64_t)(C > 0 ? C : 0) * (uint64_t)(OC > 0 ? OC : 0);
 }
 
+/* The plain loop: one dot product per output element, accumulated in double. */
 uint64_t mlm_matmul_forward_ref(mlm_real *out, const mlm_real *in, const mlm_real *w, int64_t N, int64_t C, int64_t OC) {
     for (int64_t i = 0; i < N; i++)
         for (int64_t o = 0; o < OC; o++) {

@@ -3,6 +3,8 @@
  * conventions and accumulate/write semantics: kernels_bwd.h. */
 #include "kernels_bwd.h"
 
+#include "gemm.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -84,6 +86,13 @@ static void gemm_rows(mlm_real *y, const mlm_real *a, int64_t lda, int64_t sa, c
 
 uint64_t mlm_matmul_backward(mlm_real *dinp, mlm_real *dw, const mlm_real *dout, const mlm_real *in, const mlm_real *w,
                              int64_t N, int64_t C, int64_t OC, uint64_t fl[2]) {
+    if (mlm_gemm_fast()) { /* the AVX-512 GEMM of lib/gemm.c; the code below is the portable path */
+        uint64_t f = 2 * (uint64_t)N * (uint64_t)C * (uint64_t)OC;
+        if (dinp) mlm_gemm_acc(dinp, dout, OC, 1, w, N, OC, C); /* dinp (N, C) += dout (N, OC) @ w (OC, C) */
+        if (dw) mlm_gemm_acc(dw, dout, 1, OC, in, OC, N, C);    /* dw (OC, C) += dout^T @ in (N, C) */
+        if (fl) { fl[0] = dinp ? f : 0; fl[1] = dw ? f : 0; }
+        return (dinp ? f : 0) + (dw ? f : 0);
+    }
     int big = (double)N * (double)C * (double)OC > 32768.0;
     uint64_t f_in = 0, f_w = 0;
     if (dinp) {

@@ -1,0 +1,364 @@
+/* gemm.c - the fast matrix products (contract and determinism rules: gemm.h).
+ *
+ * Layout of this file: the portable C paths first (what the compiler makes of plain loops),
+ * then the AVX-512 micro-kernels (float build, x86-64 only, compiled per function with
+ * __attribute__((target)) so the rest of the library keeps the baseline ISA), then the public
+ * entry points that choose between them at run time (cpu.h). */
+#include "gemm.h"
+
+#include "cpu.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static int max_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+/* Below this many multiply-adds a product runs on the calling thread alone: a parallel region
+ * costs a few microseconds. */
+#define GEMM_PAR_MIN 32768.0
+
+static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* ================================ portable C ============================================= */
+
+/* Dot products accumulate in PL_LANES independent partial sums that are added in a fixed
+ * order at the end. The lane loop is element-wise, so the compiler vectorises it without
+ * reassociating anything: the result is the same bits whichever path (1 row or 4 rows at a
+ * time, 1 thread or 2) computes it. */
+#define PL_LANES 8
+
+static inline mlm_real lanes_sum(const mlm_real *acc) {
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+static inline mlm_real dot(const mlm_real *a, const mlm_real *b, int64_t n) {
+    mlm_real acc[PL_LANES] = {0};
+    int64_t c = 0;
+    for (; c + PL_LANES <= n; c += PL_LANES)
+        for (int l = 0; l < PL_LANES; l++) acc[l] += a[c + l] * b[c + l];
+    mlm_real s = lanes_sum(acc);
+    for (; c < n; c++) s += a[c] * b[c];
+    return s;
+}
+
+/* Four rows of x against one row of w: the w row is loaded once for four outputs. */
+static inline void dot4(mlm_real out[4], const mlm_real *a0, const mlm_real *a1, const mlm_real *a2,
+                        const mlm_real *a3, const mlm_real *b, int64_t n) {
+    mlm_real c0[PL_LANES] = {0}, c1[PL_LANES] = {0}, c2[PL_LANES] = {0}, c3[PL_LANES] = {0};
+    int64_t c = 0;
+    for (; c + PL_LANES <= n; c += PL_LANES)
+        for (int l = 0; l < PL_LANES; l++) {
+            mlm_real bv = b[c + l];
+            c0[l] += a0[c + l] * bv;
+            c1[l] += a1[c + l] * bv;
+            c2[l] += a2[c + l] * bv;
+            c3[l] += a3[c + l] * bv;
+        }
+    mlm_real s0 = lanes_sum(c0), s1 = lanes_sum(c1), s2 = lanes_sum(c2), s3 = lanes_sum(c3);
+    for (; c < n; c++) {
+        s0 += a0[c] * b[c];
+        s1 += a1[c] * b[c];
+        s2 += a2[c] * b[c];
+        s3 += a3[c] * b[c];
+    }
+    out[0] = s0; out[1] = s1; out[2] = s2; out[3] = s3;
+}
+
+void mlm_gemm_nt_portable(mlm_real *y, const mlm_real *x, const mlm_real *w, int64_t N, int64_t C, int64_t OC) {
+    int big = (double)N * (double)C * (double)OC > GEMM_PAR_MIN;
+    if (N >= 8) {
+        int64_t tiles = (N + 3) / 4;
+#pragma omp parallel for schedule(static) if (big)
+        for (int64_t t = 0; t < tiles; t++) {
+            int64_t i = t * 4;
+            if (i + 4 <= N) {
+                const mlm_real *a = x + i * C;
+                for (int64_t o = 0; o < OC; o++) {
+                    mlm_real r[4];
+                    dot4(r, a, a + C, a + 2 * C, a + 3 * C, w + o * C, C);
+                    y[i * OC + o] = r[0];
+                    y[(i + 1) * OC + o] = r[1];
+                    y[(i + 2) * OC + o] = r[2];
+                    y[(i + 3) * OC + o] = r[3];
+                }
+            } else {
+                for (; i < N; i++)
+                    for (int64_t o = 0; o < OC; o++) y[i * OC + o] = dot(x + i * C, w + o * C, C);
+            }
+        }
+    } else {
+        for (int64_t i = 0; i < N; i++) {
+#pragma omp parallel for schedule(static) if (big)
+            for (int64_t o = 0; o < OC; o++) y[i * OC + o] = dot(x + i * C, w + o * C, C);
+        }
+    }
+}
+
+/* y rows [r0, r1) += A B: for each row, an axpy per k (y[r, :] += A[r, k] * B[k, :]), k in
+ * increasing order, so every element sums its terms in the plain loop's order. The column loop
+ * is contiguous, so the compiler vectorises it. */
+static void acc_rows_portable(mlm_real *y, const mlm_real *a, int64_t lda, int64_t sa, const mlm_real *b, int64_t r0,
+                              int64_t r1, int64_t K, int64_t n) {
+    for (int64_t r = r0; r < r1; r++) {
+        mlm_real *yr = y + r * n;
+        for (int64_t k = 0; k < K; k++) {
+            mlm_real av = a[r * lda + k * sa];
+            const mlm_real *bk = b + k * n;
+            for (int64_t c = 0; c < n; c++) yr[c] += av * bk[c];
+        }
+    }
+}
+
+void mlm_gemm_acc_portable(mlm_real *y, const mlm_real *a, int64_t lda, int64_t sa, const mlm_real *b, int64_t M,
+                           int64_t K, int64_t n) {
+    int big = (double)M * (double)K * (double)n > GEMM_PAR_MIN;
+    int64_t tasks = (M + 7) / 8;
+#pragma omp parallel for schedule(static) if (big)
+    for (int64_t t = 0; t < tasks; t++) acc_rows_portable(y, a, lda, sa, b, t * 8, min64(t * 8 + 8, M), K, n);
+}
+
+/* ================================ AVX-512 ================================================ */
+
+#if !defined(MLM_DOUBLE) && defined(__x86_64__) && defined(__GNUC__)
+#define GEMM_HAVE_AVX512 1
+#include <immintrin.h>
+
+#define TGT __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
+#define INLINE_TGT static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,fma")))
+
+/* ---- nt: y (N, OC) = x (N, C) @ w^T ------------------------------------------------------
+ * Register tile: R rows of x against S rows of w, R*S <= 16 accumulators of 16 lanes. Each
+ * step of 16 along C loads S vectors of w and R vectors of x and issues R*S FMAs; at the end
+ * the 16 accumulators are reduced together (transpose-and-add), each with the same halving
+ * tree. Tile shapes: 8 x 2 for batches (x rows stay in L1 while w streams from L2), 1 x 16 for
+ * a single token (16 weight rows in flight). */
+
+/* v (16 accumulators) -> one vector whose lane q is the full sum of a[q]. Per accumulator the
+ * tree is: s8[l] = a[l] + a[l+8]; s4[l] = s8[l] + s8[l+4]; s2[l] = s4[l] + s4[l+2];
+ * s = s2[0] + s2[1] - the same as reducing one vector by halves (reduce1 below). */
+INLINE_TGT __m512 reduce16(const __m512 *a) {
+    __m512 t[8], u[4], v[2];
+    for (int p = 0; p < 8; p++)
+        t[p] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * p], a[2 * p + 1], 0x44),
+                             _mm512_shuffle_f32x4(a[2 * p], a[2 * p + 1], 0xEE));
+    for (int q = 0; q < 4; q++)
+        u[q] = _mm512_add_ps(_mm512_shuffle_f32x4(t[2 * q], t[2 * q + 1], 0x88),
+                             _mm512_shuffle_f32x4(t[2 * q], t[2 * q + 1], 0xDD));
+    for (int r = 0; r < 2; r++)
+        v[r] = _mm512_add_ps(_mm512_shuffle_ps(u[2 * r], u[2 * r + 1], 0x44),
+                             _mm512_shuffle_ps(u[2 * r], u[2 * r + 1], 0xEE));
+    __m512 s = _mm512_add_ps(_mm512_shuffle_ps(v[0], v[1], 0x88), _mm512_shuffle_ps(v[0], v[1], 0xDD));
+    /* lane 4j + m now holds the sum of a[4m + j]; put a[q]'s sum in lane q */
+    const __m512i idx = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
+    return _mm512_permutexvar_ps(idx, s);
+}
+
+/* The tile: y[r*ldy + s] = x row r . w row s for r < R, s < S (R, S constants after inlining). */
+INLINE_TGT void nt_tile(float *y, int64_t ldy, const float *x, const float *w, int64_t C, int R, int S) {
+    __m512 acc[32];
+    for (int q = 0; q < 32; q++) acc[q] = _mm512_setzero_ps();
+    int64_t c = 0;
+    for (; c + 16 <= C; c += 16) {
+        __m512 wv[16];
+#pragma GCC unroll 16
+        for (int s = 0; s < S; s++) wv[s] = _mm512_loadu_ps(w + s * C + c);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            __m512 xv = _mm512_loadu_ps(x + r * C + c);
+#pragma GCC unroll 16
+            for (int s = 0; s < S; s++) acc[r * S + s] = _mm512_fmadd_ps(xv, wv[s], acc[r * S + s]);
+        }
+    }
+    if (c < C) { /* the tail: masked loads, zeros beyond C */
+        __mmask16 m = (__mmask16)((1u << (C - c)) - 1);
+        __m512 wv[16];
+        for (int s = 0; s < S; s++) wv[s] = _mm512_maskz_loadu_ps(m, w + s * C + c);
+        for (int r = 0; r < R; r++) {
+            __m512 xv = _mm512_maskz_loadu_ps(m, x + r * C + c);
+            for (int s = 0; s < S; s++) acc[r * S + s] = _mm512_fmadd_ps(xv, wv[s], acc[r * S + s]);
+        }
+    }
+    float out[32];
+    _mm512_storeu_ps(out, reduce16(acc));
+    if (R * S > 16) _mm512_storeu_ps(out + 16, reduce16(acc + 16));
+    for (int r = 0; r < R; r++)
+        for (int s = 0; s < S; s++) y[r * ldy + s] = out[r * S + s];
+}
+
+#ifndef NT_S
+#define NT_S 2
+#endif
+#define NT_PACK_MAX 2048 /* widest C whose 8-row tile is copied to an aligned buffer (64 KiB) */
+
+/* Rows [i0, i1) x w rows [o0, o1) of the product. */
+TGT static void nt_block(float *y, const float *x, const float *w, int64_t i0, int64_t i1, int64_t o0, int64_t o1,
+                         int64_t C, int64_t OC) {
+    if (i1 - i0 == 1) { /* one token: 16 weight rows at a time */
+        const float *xr = x + i0 * C;
+        float *yr = y + i0 * OC;
+        int64_t o = o0;
+        for (; o + 16 <= o1; o += 16) nt_tile(yr + o, OC, xr, w + o * C, C, 1, 16);
+        for (; o + 4 <= o1; o += 4) nt_tile(yr + o, OC, xr, w + o * C, C, 1, 4);
+        for (; o < o1; o++) nt_tile(yr + o, OC, xr, w + o * C, C, 1, 1);
+        return;
+    }
+    /* The 8 token rows of a tile are copied to an aligned buffer first: x rows at an arbitrary
+     * offset would make every 64-byte load straddle two cache lines, which halves the load
+     * rate of this load-heavy loop. The copy is reused across the whole w block. */
+    _Alignas(64) float xp[8 * NT_PACK_MAX];
+    for (int64_t i = i0; i < i1; i += 8) {
+        int64_t R = min64(8, i1 - i);
+        const float *xr = x + i * C;
+        if (C <= NT_PACK_MAX && (((uintptr_t)xr & 63) != 0 || (C & 15) != 0)) {
+            for (int64_t q = 0; q < R * C; q++) xp[q] = xr[q];
+            xr = xp;
+        }
+        float *yr = y + i * OC;
+        int64_t o = o0;
+        switch (R) {
+#define NT_CASE(RR)                                                                              \
+    case RR:                                                                                     \
+        for (; o + NT_S <= o1; o += NT_S) nt_tile(yr + o, OC, xr, w + o * C, C, RR, NT_S);       \
+        for (; o < o1; o++) nt_tile(yr + o, OC, xr, w + o * C, C, RR, 1);                        \
+        break;
+            NT_CASE(8) NT_CASE(7) NT_CASE(6) NT_CASE(5) NT_CASE(4) NT_CASE(3) NT_CASE(2) NT_CASE(1)
+#undef NT_CASE
+        default: break;
+        }
+    }
+}
+
+TGT static void nt_avx512(float *y, const float *x, const float *w, int64_t N, int64_t C, int64_t OC) {
+    int nth = (double)N * (double)C * (double)OC > GEMM_PAR_MIN ? max_threads() : 1;
+    /* Tasks: (block of w rows) x (block of token rows). A w block of about 128 rows stays in L2
+     * while the token rows of its task stream past it 8 at a time from L1. */
+    int64_t IB = N <= 64 ? N : 64;
+    int64_t nib = (N + IB - 1) / IB;
+    int64_t nob = (OC + 127) / 128;
+    if (nob * nib < 4 * (int64_t)nth) { /* too few tasks to balance: split w more finely */
+        int64_t want = (4 * (int64_t)nth + nib - 1) / nib;
+        int64_t most = (OC + 15) / 16;
+        nob = want < most ? want : most;
+    }
+    int64_t OB = (OC + nob - 1) / nob;
+    OB = (OB + 15) / 16 * 16;
+    nob = (OC + OB - 1) / OB;
+    int64_t tasks = nob * nib;
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
+    for (int64_t t = 0; t < tasks; t++) {
+        int64_t ob = t / nib, ib = t % nib;
+        nt_block(y, x, w, ib * IB, min64(ib * IB + IB, N), ob * OB, min64(ob * OB + OB, OC), C, OC);
+    }
+}
+
+/* ---- acc: y (M, n) += A (M, K) @ B (K, n) ---------------------------------------------------
+ * Register tile: R <= 8 rows of y by S <= 3 vectors of 16 columns (the last one masked at the
+ * right edge). Per k: S vectors of B's row k, R broadcasts of A[r, k], R*S FMAs. The tile is
+ * loaded from y before a block of k and stored after it, so every element still takes its
+ * terms one FMA at a time in increasing k. */
+
+INLINE_TGT void acc_tile(float *y, int64_t ldy, const float *a, int64_t lda, int64_t sa, const float *b, int64_t ldb,
+                         int64_t k0, int64_t k1, int R, int S, __mmask16 last) {
+    __m512 acc[8][3] = {{_mm512_setzero_ps()}};
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 3
+        for (int s = 0; s < S; s++)
+            acc[r][s] = _mm512_maskz_loadu_ps(s == S - 1 ? last : (__mmask16)0xFFFF, y + r * ldy + 16 * s);
+    for (int64_t k = k0; k < k1; k++) {
+        const float *bk = b + k * ldb;
+        __m512 bv[3];
+#pragma GCC unroll 3
+        for (int s = 0; s < S; s++) bv[s] = _mm512_maskz_loadu_ps(s == S - 1 ? last : (__mmask16)0xFFFF, bk + 16 * s);
+        const float *ak = a + k * sa;
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            __m512 av = _mm512_set1_ps(ak[r * lda]);
+#pragma GCC unroll 3
+            for (int s = 0; s < S; s++) acc[r][s] = _mm512_fmadd_ps(av, bv[s], acc[r][s]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 3
+        for (int s = 0; s < S; s++)
+            _mm512_mask_storeu_ps(y + r * ldy + 16 * s, s == S - 1 ? last : (__mmask16)0xFFFF, acc[r][s]);
+}
+
+#define ACC_KB 512 /* reduction block: the B panel (ACC_KB x 48 floats, 96 KiB) stays in L2 */
+
+TGT static void acc_rows_avx512(float *y, const float *a, int64_t lda, int64_t sa, const float *b, int64_t r0,
+                                int64_t r1, int64_t K, int64_t n) {
+    for (int64_t k0 = 0; k0 < K; k0 += ACC_KB) {
+        int64_t k1 = min64(k0 + ACC_KB, K);
+        for (int64_t c = 0; c < n; c += 48) {
+            int64_t w = min64(48, n - c);
+            int S = (int)((w + 15) / 16);
+            int rem = (int)(w - 16 * (S - 1));
+            __mmask16 last = (__mmask16)(rem == 16 ? 0xFFFF : (1u << rem) - 1);
+            for (int64_t r = r0; r < r1; r += 8) {
+                int R = (int)min64(8, r1 - r);
+                float *yt = y + r * n + c;
+                const float *at = a + r * lda;
+                const float *bt = b + c;
+                if (R == 8 && S == 3) acc_tile(yt, n, at, lda, sa, bt, n, k0, k1, 8, 3, last);
+                else if (S == 3) acc_tile(yt, n, at, lda, sa, bt, n, k0, k1, R, 3, last);
+                else if (S == 2) acc_tile(yt, n, at, lda, sa, bt, n, k0, k1, R, 2, last);
+                else acc_tile(yt, n, at, lda, sa, bt, n, k0, k1, R, 1, last);
+            }
+        }
+    }
+}
+
+TGT static void acc_avx512(float *y, const float *a, int64_t lda, int64_t sa, const float *b, int64_t M, int64_t K,
+                           int64_t n) {
+    int nth = (double)M * (double)K * (double)n > GEMM_PAR_MIN ? max_threads() : 1;
+    /* Rows of y in tasks of a multiple of 8 rows, about 4 per thread. */
+    int64_t per = (M + 4 * nth - 1) / (4 * nth);
+    per = (per + 7) / 8 * 8;
+    if (per < 8) per = 8;
+    int64_t tasks = (M + per - 1) / per;
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
+    for (int64_t t = 0; t < tasks; t++) acc_rows_avx512(y, a, lda, sa, b, t * per, min64(t * per + per, M), K, n);
+}
+#endif /* AVX-512 */
+
+/* ================================ entry points =========================================== */
+
+int mlm_gemm_fast(void) {
+#ifdef GEMM_HAVE_AVX512
+    return mlm_cpu_isa() == MLM_ISA_AVX512;
+#else
+    return 0;
+#endif
+}
+
+void mlm_gemm_nt(mlm_real *y, const mlm_real *x, const mlm_real *w, int64_t N, int64_t C, int64_t OC) {
+    if (N <= 0 || OC <= 0) return;
+#ifdef GEMM_HAVE_AVX512
+    if (mlm_cpu_isa() == MLM_ISA_AVX512) {
+        nt_avx512(y, x, w, N, C, OC);
+        return;
+    }
+#endif
+    mlm_gemm_nt_portable(y, x, w, N, C, OC);
+}
+
+void mlm_gemm_acc(mlm_real *y, const mlm_real *a, int64_t lda, int64_t sa, const mlm_real *b, int64_t M, int64_t K,
+                  int64_t n) {
+    if (M <= 0 || K <= 0 || n <= 0) return;
+#ifdef GEMM_HAVE_AVX512
+    if (mlm_cpu_isa() == MLM_ISA_AVX512) {
+        acc_avx512(y, a, lda, sa, b, M, K, n);
+        return;
+    }
+#endif
+    mlm_gemm_acc_portable(y, a, lda, sa, b, M, K, n);
+}

@@ -1,0 +1,47 @@
+/* gemm.h - the fast matrix products under the forward and backward passes.
+ *
+ * Two shapes of product cover every matmul of the model (N tokens, C input width, OC output
+ * width; weights w (OC, C) row-major, the PyTorch Linear layout):
+ *
+ *   mlm_gemm_nt   y (N, OC) = x (N, C) @ w^T            the forward: both operands are read
+ *                                                       along C, a dot product per element
+ *   mlm_gemm_acc  y (M, n) += A (M, K) @ B (K, n)       the backward: dinp += dout @ w
+ *                 A[r, k] = a[r*lda + k*sa]             (A = dout, B = w) and
+ *                 B (K, n) row-major                    dw += dout^T @ in (A = dout^T, B = in)
+ *
+ * The plain loops they replace are mlm_matmul_forward_ref (kernels.c) and
+ * mlm_matmul_backward_ref (kernels_bwd.c); tests/test_gemm.c compares every path with them.
+ *
+ * Paths (chosen at run time, cpu.h): AVX-512 micro-kernels in the float build on a CPU that has
+ * AVX-512 F/BW/VL and FMA; portable C otherwise (and always in the double build).
+ *
+ * Determinism. Each output element is computed by one thread with one fixed sequence of
+ * operations that depends on nothing but C (or K): not on N, on the tile an element falls in,
+ * on the row range a thread owns, or on the thread count.
+ *   nt:  16 lane partial sums (lane l takes the terms c = l mod 16, in increasing c, one FMA
+ *        each), then a fixed halving tree (lane l + l+8, then + l+4, + l+2, + l+1). A token
+ *        row gives the same bits alone (decoding, N = 1) or inside a batch (prefill).
+ *   acc: one FMA per term in increasing k, starting from the old value of y.
+ * The portable path has its own fixed order (8 lanes for nt), so its bits differ from the
+ * AVX-512 path's by rounding; both are compared with the double-accumulating references. */
+#ifndef MLM_GEMM_H
+#define MLM_GEMM_H
+#include "common.h"
+
+/* y (N, OC) = x (N, C) @ w^T, w (OC, C). Writes y (no accumulation). y must not alias x or w. */
+void mlm_gemm_nt(mlm_real *y, const mlm_real *x, const mlm_real *w, int64_t N, int64_t C, int64_t OC);
+
+/* y (M, n) += A (M, K) @ B (K, n): y row-major with row stride n, A[r, k] = a[r*lda + k*sa],
+ * B row-major with row stride n. Rows of y are independent, so threads split them. */
+void mlm_gemm_acc(mlm_real *y, const mlm_real *a, int64_t lda, int64_t sa, const mlm_real *b, int64_t M, int64_t K,
+                  int64_t n);
+
+/* The portable paths, callable directly whatever the CPU (tests and benches compare them). */
+void mlm_gemm_nt_portable(mlm_real *y, const mlm_real *x, const mlm_real *w, int64_t N, int64_t C, int64_t OC);
+void mlm_gemm_acc_portable(mlm_real *y, const mlm_real *a, int64_t lda, int64_t sa, const mlm_real *b, int64_t M,
+                           int64_t K, int64_t n);
+
+/* 1 when mlm_gemm_nt / mlm_gemm_acc take the AVX-512 path in this build on this CPU. */
+int mlm_gemm_fast(void);
+
+#endif
