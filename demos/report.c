@@ -40,7 +40,7 @@ int main(int argc, char **argv) {
     mlmp_report *r = mlmp_report_new(path, err, sizeof err);
     int rc = r ? 0 : -1;
     const char *lines[16];
-    char l1[128], l2[128], l3[256], topics[8][200];
+    char l1[128], l2[128], l3[256], topics[16][200];
     int nl = 0;
     lines[nl++] = "Inside a LLaMA-style transformer block, measured by an instrumented C implementation";
     for (int k = 0; k < n && nl < 12; k++) {

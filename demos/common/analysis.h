@@ -34,6 +34,13 @@ int mlm_analysis_04(int argc, char **argv, mlm_analysis_out *out);   /* residual
 int mlm_analysis_05(int argc, char **argv, mlm_analysis_out *out);   /* FLOPs and the crossover */
 int mlm_analysis_06(int argc, char **argv, mlm_analysis_out *out);   /* causal masking and RoPE */
 int mlm_analysis_07(int argc, char **argv, mlm_analysis_out *out);   /* real configs side by side */
+int mlm_analysis_08(int argc, char **argv, mlm_analysis_out *out);   /* pre-norm vs post-norm, measured */
+int mlm_analysis_09(int argc, char **argv, mlm_analysis_out *out);   /* trained heads vs initialisation */
+int mlm_analysis_10(int argc, char **argv, mlm_analysis_out *out);   /* induction heads forming */
+int mlm_analysis_11(int argc, char **argv, mlm_analysis_out *out);   /* the architecture diagram */
+int mlm_analysis_12(int argc, char **argv, mlm_analysis_out *out);   /* long inputs stay readable */
+int mlm_analysis_13(int argc, char **argv, mlm_analysis_out *out);   /* causal predictions made visible */
+int mlm_analysis_14(int argc, char **argv, mlm_analysis_out *out);   /* KV-cache decoding step by step */
 
 /* Every analysis in report order. */
 typedef struct {

@@ -262,6 +262,8 @@ int mlm_analysis_14(int argc, char **argv, mlm_analysis_out *out) {
     cJSON_AddItemToObject(root, "nocache_flops", mlm_json_doubles(nocache_flops, T));
     cJSON_AddItemToObject(root, "cache_bytes", mlm_json_doubles(cache_bytes, T));
     cJSON_AddNumberToObject(root, "kv_cache_bytes_analytic", (double)kv_analytic);
+    cJSON_AddNumberToObject(root, "kv_cache_values_analytic", (double)kv_values);
+    cJSON_AddNumberToObject(root, "bytes_per_value", (double)sizeof(mlm_real));
     cJSON_AddBoolToObject(root, "decode_flops_match_analytic", flops_match);
     cJSON_AddNumberToObject(root, "cache_vs_prefill_max_diff", cache_max_diff);
     cJSON_AddNumberToObject(root, "logits_vs_full_max_diff", max_logit_diff);
