@@ -6,6 +6,9 @@
 #include "open.h"
 #include "tokenizer.h"
 #include "trace.h"
+#include "attn_figure.h"
+#include "demo.h"
+#include "plot_cairo.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -31,7 +34,9 @@ static void usage(FILE *f) {
             "  --last-only        logits of the last position only\n"
             "  --targets LIST     next-token targets, one per token (-1 ignores a position)\n"
             "  --grad             with --targets: record the loss and every gradient (grad.<stage>, grad.<weight>)\n"
-            "  --quiet            no stage table\n");
+            "  --quiet            no stage table\n"
+            "  --render DIR       also draw the attention maps of every layer and head into DIR/attention.{png,svg,pdf}\n"
+            "                     (long maps pooled to 64 x 64 cells; rows read \"i -> i+1\": each row predicts the next token)\n");
 }
 
 static void shape_str(const mlm_record *r, char *buf, size_t cap) {
@@ -94,7 +99,7 @@ static char **token_labels(const char *model, const char *tok_path, const int *t
 int mlm_cmd_trace(int argc, char **argv) {
     const char *model = NULL, *json = NULL, *keep = NULL, *tok_s = NULL, *pos_s = NULL, *tgt_s = NULL;
     int grad = 0;
-    const char *prompt_s = NULL, *tok_path = NULL;
+    const char *prompt_s = NULL, *tok_path = NULL, *render_dir = NULL;
     char **labels = NULL;
     long seed = 42;
     int dense = 0, no_rope = 0, no_causal = 0, last_only = 0, quiet = 0;
@@ -120,6 +125,7 @@ int mlm_cmd_trace(int argc, char **argv) {
         else if (!strcmp(a, "--no-causal")) no_causal = 1;
         else if (!strcmp(a, "--last-only")) last_only = 1;
         else if (!strcmp(a, "--quiet")) quiet = 1;
+        else if (!strcmp(a, "--render")) VAL(render_dir);
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); return 0; }
         else { fprintf(stderr, "microlm: trace: unknown option '%s' (see microlm trace --help)\n", a); return 2; }
 #undef VAL
@@ -172,7 +178,9 @@ int mlm_cmd_trace(int argc, char **argv) {
     memset(&tr, 0, sizeof tr);
     if (!m) { fprintf(stderr, "microlm: %s\n", e.msg); goto done; }
     acts = mlm_acts_new(&m->cfg, 1, T, grad, &e);
-    probe = mlm_probe_new(keep);
+    char render_keep[1200];
+    if (render_dir) snprintf(render_keep, sizeof render_keep, "%s%sblocks.*.attn.probs", keep ? keep : "", keep ? "," : "");
+    probe = mlm_probe_new(render_dir ? render_keep : keep);
     if (!acts || !probe) { fprintf(stderr, "microlm: %s\n", acts ? "out of memory" : e.msg); goto done; }
     mlm_fwd_opts o = {.pos = pos, .no_rope = no_rope, .no_causal = no_causal, .dense = dense, .last_only = last_only};
     if (mlm_forward(m, acts, tokens, 1, T, &o, probe, &e)) { fprintf(stderr, "microlm: %s\n", e.msg); goto done; }
@@ -236,6 +244,29 @@ int mlm_cmd_trace(int argc, char **argv) {
         mlm_status st = mlm_trace_save(&tr, json, &e);
         if (st) { fprintf(stderr, "microlm: %s\n", e.msg); goto done; }
         if (!quiet) printf("trace written to %s\n", json);
+    }
+    if (render_dir) {
+        mlm_attn_map *maps = malloc(sizeof *maps * (size_t)m->cfg.n_layers * (size_t)m->cfg.n_heads);
+        int nmaps = maps ? mlm_attn_maps_from_probe(probe, &m->cfg, 0, maps, m->cfg.n_layers * m->cfg.n_heads) : 0;
+        mlm_attn_fig_opts fo;
+        memset(&fo, 0, sizeof fo);
+        fo.tokens = (const char *const *)labels;
+        fo.mark_predictions = 1;
+        fo.colorbar = nmaps <= 4;
+        char ferr[256] = "out of memory", ftitle[300];
+        snprintf(ftitle, sizeof ftitle, "Attention maps of %s: %d tokens, every layer and head", model, T);
+        fo.title = ftitle;
+        mlmp_figure *fig = maps ? mlm_attn_figure(maps, nmaps, &fo, NULL, 0, NULL, ferr, sizeof ferr) : NULL;
+        mlm_demo dd;
+        mlm_demo_init(&dd, "microlm");
+        dd.out_dir = render_dir;
+        dd.quiet = quiet;
+        int bad = !fig || mlm_demo_prepare(&dd) || mlm_demo_render(&dd, fig, "attention");
+        if (!fig) fprintf(stderr, "microlm: trace: --render: %s\n", ferr);
+        mlmp_figure_free(fig);
+        free(maps);
+        mlmp_plots_cleanup();
+        if (bad) goto done;
     }
     rc = 0;
 done:
