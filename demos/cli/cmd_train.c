@@ -37,7 +37,8 @@ static void usage(FILE *f) {
             "  --checkpoint-every N save the run directory every N steps (default: at the end)\n"
             "  --resume DIR         continue the run saved in DIR (its options; --steps may extend it;\n"
             "                       --out defaults to DIR)\n"
-            "  --threads N          OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
+            "  --threads N          OpenMP threads (default: OMP_NUM_THREADS, else 1 for models under 1M\n"
+            "                       parameters (faster: their kernels are too small to split), else all cores)\n"
             "  --quiet              no progress, only the final table\n");
 }
 
@@ -106,6 +107,9 @@ static void print_table(const mlm_trainer *t) {
         }
     printf("  chance: previous-token %.4f, induction %.4f\n", b->prev_chance, b->ind_chance);
 }
+
+/* Library messages of the training module already start with "train: ". */
+static const char *msg(const mlm_err *e) { return strncmp(e->msg, "train: ", 7) ? e->msg : e->msg + 7; }
 
 static char *summary_json(const mlm_trainer *t, double wall, int threads) {
     char *buf = NULL;
@@ -186,7 +190,7 @@ int mlm_cmd_train(int argc, char **argv) {
     int rc = 1;
     if (text_path) {
         char *buf = NULL;
-        if (mlm_read_file(text_path, (size_t)1 << 30, &buf, &text_len, &e)) { fprintf(stderr, "microlm: train: %s\n", e.msg); return 2; }
+        if (mlm_read_file(text_path, (size_t)1 << 30, &buf, &text_len, &e)) { fprintf(stderr, "microlm: train: %s\n", msg(&e)); return 2; }
         text = (unsigned char *)buf;
     }
     if (resume) {
@@ -197,7 +201,7 @@ int mlm_cmd_train(int argc, char **argv) {
             return 2;
         }
         t = mlm_trainer_resume(resume, text, text_len, steps > 0 ? steps : 0, out, &e);
-        if (!t) { fprintf(stderr, "microlm: train: %s\n", e.msg); free(text); return 2; }
+        if (!t) { fprintf(stderr, "microlm: train: %s\n", msg(&e)); free(text); return 2; }
     } else {
         mlm_train_opts o;
         mlm_train_default_opts(&o);
@@ -248,10 +252,14 @@ int mlm_cmd_train(int argc, char **argv) {
             for (int k = 0; k < cnt; k++) o.snapshot_steps[k] = list[k];
             free(list);
         } else mlm_train_snapshots_even(&o, 16);
-        if (mlm_train_opts_validate(&o, &cfg, &e)) { fprintf(stderr, "microlm: train: %s\n", e.msg); free(text); return 2; }
+        if (mlm_train_opts_validate(&o, &cfg, &e)) { fprintf(stderr, "microlm: train: %s\n", msg(&e)); free(text); return 2; }
         t = mlm_trainer_new(&cfg, &o, out, &e);
-        if (!t) { fprintf(stderr, "microlm: train: %s\n", e.msg); free(text); return 1; }
+        if (!t) { fprintf(stderr, "microlm: train: %s\n", msg(&e)); free(text); return 1; }
     }
+    /* Small models: one thread unless asked. Their kernels are too small for OpenMP's per-kernel
+     * barriers to pay off, and on a loaded machine spinning threads cost several times the
+     * work (docs/training.md has the measurements). */
+    if (threads <= 0 && !getenv("OMP_NUM_THREADS") && t->model->n_params < 1000000) omp_set_num_threads(1);
     const int nthreads = omp_get_max_threads();
     progress pr = {isatty(STDOUT_FILENO), quiet, t->opts.steps / 20 > 0 ? t->opts.steps / 20 : 1, -1, 0};
     if (!quiet) {
@@ -266,7 +274,7 @@ int mlm_cmd_train(int argc, char **argv) {
     double t0 = mlm_now();
     if (mlm_trainer_run(t, t->opts.steps, on_event, &pr, &e)) {
         if (pr.tty && !quiet) printf("\n");
-        fprintf(stderr, "microlm: train: %s\n", e.msg);
+        fprintf(stderr, "microlm: train: %s\n", msg(&e));
         goto done;
     }
     double wall = mlm_now() - t0;
