@@ -33,13 +33,14 @@ $(FUZZ_DIR)/obj/%.o: lib/%.c
 	@echo "  FUZZCC  $<"
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
-$(FUZZ_DIR)/%: tests/%.c tests/fuzz/fuzz_util.h $(FUZZ_LIB_OBJ)
+$(FUZZ_DIR)/%: tests/%.c tests/fuzz/fuzz_util.h tests/fuzz/fuzz_tok.h $(FUZZ_LIB_OBJ)
 	@echo "  FUZZLD  $@"
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB_OBJ) $(FUZZ_LDLIBS) -o $@
 
-$(FUZZ_DIR)/seeds-gen: tests/fuzz/seeds.c $(LIB)
+$(FUZZ_DIR)/seeds-gen: tests/fuzz/seeds.c $(call obj,tests/fixtures.c) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -Itests $< $(call obj,tests/fixtures.c) $(LIB) $(LDLIBS) $(LDFLAGS) -o $@
 
 fuzz-seeds: check-deps
 	@$(MAKE) --no-print-directory $(FUZZ_DIR)/seeds-gen

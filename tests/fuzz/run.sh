@@ -13,10 +13,11 @@ for t in "$@"; do
   seeds="$dir/seeds/$t"; [ -d "$seeds" ] || seeds=
   case "$t" in
     fuzz_llama2c) extra="-max_len=16384";;
+    fuzz_tokenizer_*) extra="-max_len=32768";;
     fuzz_trace) extra="-max_len=65536";;
     *) extra="-max_len=8192";;
   esac
-  dict=tests/fuzz/json.dict; [ "$t" = fuzz_llama2c ] && dict=
+  dict=tests/fuzz/json.dict; case "$t" in fuzz_llama2c|fuzz_tokenizer_bin) dict=;; esac
   t0=$(date +%s)
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 $extra \

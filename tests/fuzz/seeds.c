@@ -5,8 +5,10 @@
  *   fuzz_llama2c      tiny checkpoints (MHA, GQA, MQA, tied, untied) and a bare header
  *   fuzz_trace        traces of a tiny model's forward pass (statistics, kept tensors)
  *   fuzz_safetensors  small F32 / F16 / BF16 files and an empty one
+ *   fuzz_tokenizer_bin, fuzz_tokenizer_json   the test fixtures' tokenizers (tests/fixtures.c)
  * Usage: seeds OUT   (make fuzz-seeds writes build/fuzz/seeds). Exit 1 on any failure. */
 #include "checkpoint.h"
+#include "fixtures.h"
 #include "config.h"
 #include "forward.h"
 #include "model.h"
@@ -223,6 +225,23 @@ static void safetensors_seeds(const char *out) {
     put(out, "fuzz_safetensors", "i8.safetensors", hand, 8 + jl + 4);
 }
 
+/* ---- tokenizers (the fixtures of tests/fixtures.c, linked in) ---- */
+static void tokenizer_seeds(const char *out) {
+    char d[1100], p[1200];
+    snprintf(d, sizeof d, "%s/fuzz_tokenizer_bin", out);
+    mkdir_p(d);
+    snprintf(p, sizeof p, "%s/spm.bin", d);
+    if (fx_write_llama2c_tokenizer(p)) { fprintf(stderr, "seeds: cannot write %s\n", p); failures++; }
+    snprintf(d, sizeof d, "%s/fuzz_tokenizer_json", out);
+    mkdir_p(d);
+    snprintf(p, sizeof p, "%s/spm.json", d);
+    if (fx_write_hf_spm_tokenizer(p)) { fprintf(stderr, "seeds: cannot write %s\n", p); failures++; }
+    snprintf(p, sizeof p, "%s/bytelevel.json", d);
+    if (fx_write_hf_bytelevel_tokenizer(p)) { fprintf(stderr, "seeds: cannot write %s\n", p); failures++; }
+    unsigned char tiny[] = {4, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 'a', 0, 0, 128, 191, 2, 0, 0, 0, 'a', 'b'};
+    put(out, "fuzz_tokenizer_bin", "tiny.bin", tiny, sizeof tiny);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) { fprintf(stderr, "usage: seeds OUT_DIR\n"); return 2; }
     const char *out = argv[1];
@@ -234,6 +253,7 @@ int main(int argc, char **argv) {
     trace_seed(out, "kept.json", "logits,blocks.0.attn.probs", 1, 0);
     trace_seed(out, "all.json", "*", 1, 1);
     safetensors_seeds(out);
+    tokenizer_seeds(out);
     if (failures) fprintf(stderr, "seeds: %d failures\n", failures);
     else printf("seeds: corpora written under %s\n", out);
     return failures ? 1 : 0;
