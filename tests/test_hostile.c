@@ -11,6 +11,7 @@
 #include "fixtures.h"
 #include "hf_model.h"
 #include "safetensors.h"
+#include "tokenizer.h"
 #include "trace.h"
 
 #include <dirent.h>
@@ -627,6 +628,113 @@ static void test_hf_dir(void) {
     free(idx);
 }
 
+/* ---- tokenizers: llama2.c tokenizer.bin and Hugging Face tokenizer.json ------------------------- */
+
+static int tok_refused(const char *name, const void *img, size_t len, const char *keyword) {
+    char p[700];
+    path_of(p, sizeof p, name);
+    if (write_bytes(p, img, len)) return 0;
+    mlm_err e;
+    mlm_tokenizer *t = mlm_tokenizer_load(p, &e);
+    int ok = !t && refused(MLM_EFORMAT, &e, name, keyword);
+    if (t) printf("  loaded with vocab %d\n", mlm_tokenizer_vocab_size(t));
+    mlm_tokenizer_free(t);
+    return ok;
+}
+
+static void put32(unsigned char *b, int32_t v) { put_le32(b, v); }
+
+static void tokbin_case(const unsigned char *good, size_t len, size_t at, int32_t v, const char *keyword, const char *what) {
+    unsigned char *img = malloc(len);
+    if (!img) return;
+    memcpy(img, good, len);
+    put32(img + at, v);
+    CHECK(tok_refused("tok_case.bin", img, len, keyword), what);
+    free(img);
+}
+
+static void tokjson_case(const char *good, const char *from, const char *to, const char *keyword, const char *what) {
+    char *t = replace(good, from, to);
+    CHECK(t && tok_refused("tok_case.json", t, strlen(t), keyword), what);
+    free(t);
+}
+
+static void test_tokenizers(void) {
+    char p[700];
+    mlm_err e;
+    path_of(p, sizeof p, "tok_good.bin");
+    mlm_tokenizer *t = fx_write_llama2c_tokenizer(p) == 0 ? mlm_tokenizer_load(p, &e) : NULL;
+    CHECK(t != NULL, "tokenizer.bin: the fixture loads");
+    int full = t ? mlm_tokenizer_vocab_size(t) : 0;
+    mlm_tokenizer_free(t);
+    size_t len = 0;
+    unsigned char *good = (unsigned char *)read_bytes(p, &len);
+    if (good && len > 40) {
+        /* record boundaries: a cut there is a valid, shorter vocabulary (the format has no count) */
+        unsigned char *boundary = calloc(len + 1, 1);
+        for (size_t o = 4; boundary && o + 8 <= len;) {
+            int32_t l = (int32_t)((uint32_t)good[o + 4] | (uint32_t)good[o + 5] << 8 | (uint32_t)good[o + 6] << 16 |
+                                  (uint32_t)good[o + 7] << 24);
+            o += 8 + (size_t)l;
+            if (o <= len) boundary[o] = 1;
+        }
+        size_t bad = 0, n = 0;
+        for (size_t i = 0; boundary && i < 64 + 200; i++) {
+            size_t k = cut_at(i, len, 64, 200);
+            if (k > 4 && boundary[k]) continue;
+            n++;
+            if (!tok_refused("tok_trunc.bin", good, k, NULL)) bad++;
+        }
+        printf("  tokenizer.bin (%zu bytes, %d tokens) truncated at %zu points inside records\n", len, full, n);
+        CHECK(bad == 0, "tokenizer.bin: truncated inside a record, each refused naming the file");
+        free(boundary);
+        tokbin_case(good, len, 0, 0, "max_token_length", "tokenizer.bin: max_token_length 0 refused");
+        tokbin_case(good, len, 0, INT32_MIN, "max_token_length", "tokenizer.bin: max_token_length INT32_MIN refused");
+        tokbin_case(good, len, 0, 0x7fffffff, "max_token_length", "tokenizer.bin: max_token_length 2^31-1 refused");
+        tokbin_case(good, len, 8, -1, "length", "tokenizer.bin: a negative token length refused");
+        tokbin_case(good, len, 8, 0x7fffffff, "length", "tokenizer.bin: token length 2^31-1 refused");
+        float nan_f = NAN;
+        int32_t nb;
+        memcpy(&nb, &nan_f, 4);
+        tokbin_case(good, len, 4, nb, "NaN", "tokenizer.bin: a NaN score refused");
+        CHECK(tok_refused("tok_empty.bin", good, 0, "shorter"), "tokenizer.bin: an empty file refused");
+    }
+    free(good);
+
+    path_of(p, sizeof p, "tok_good.json");
+    t = fx_write_hf_spm_tokenizer(p) == 0 ? mlm_tokenizer_load(p, &e) : NULL;
+    CHECK(t != NULL, "tokenizer.json: the fixture loads");
+    mlm_tokenizer_free(t);
+    char *js = read_bytes(p, &len);
+    if (!js) return;
+    size_t bad = 0, n = 0;
+    for (size_t i = 0; i < 32 + 100; i++, n++) {
+        size_t k = cut_at(i, len, 32, 100);
+        if (!tok_refused("tok_trunc.json", js, k, NULL)) bad++;
+    }
+    printf("  tokenizer.json (%zu bytes) truncated at %zu points\n", len, n);
+    CHECK(bad == 0, "tokenizer.json: truncated at 132 points, each refused naming the file");
+    tokjson_case(js, "\"<s>\":1,", "\"<s>\":-1,", "valid id", "tokenizer.json: a negative id refused");
+    tokjson_case(js, "\"<s>\":1,", "\"<s>\":1.5,", "valid id", "tokenizer.json: a fractional id refused");
+    tokjson_case(js, "\"<s>\":1,", "\"<s>\":1e30,", "valid id", "tokenizer.json: an id of 1e30 refused");
+    tokjson_case(js, "\"<s>\":1,", "\"<s>\":0,", "both", "tokenizer.json: two tokens with one id refused");
+    tokjson_case(js, "\"merges\":[", "\"merges\":[\"zz qq\",", "not in the vocabulary",
+                 "tokenizer.json: a merge of unknown tokens refused");
+    tokjson_case(js, "\"merges\":[", "\"merges\":[7,", "merge", "tokenizer.json: a merge that is a number refused");
+    tokjson_case(js, "\"type\":\"BPE\"", "\"type\":\"Unigram\"", "not supported", "tokenizer.json: a Unigram model refused");
+    tokjson_case(js, "\"vocab\":{", "\"vocab\":{\"x\\ny\":-3,", "valid id",
+                 "tokenizer.json: a token name holding a newline gives a one-line message");
+    /* a sparse id: a few bytes must not make a vocabulary of a million empty tokens */
+    tokjson_case(js, "\"<s>\":1,", "\"<s>\":1,\"far\":1000000,", "id",
+                 "tokenizer.json: one id of 1000000 in a 300-token vocabulary refused (sparse ids)");
+    char *deep = nested("{\"model\":", "[", "1", "]", 100000, "}");
+    if (deep) {
+        CHECK(tok_refused("tok_deep.json", deep, strlen(deep), "JSON"), "tokenizer.json: JSON nested 100000 deep refused");
+        free(deep);
+    }
+    free(js);
+}
+
 /* ---- the tool and the writers: no output file on failure ------------------------------------------ */
 
 static char bin[600];
@@ -720,7 +828,7 @@ int main(void) {
     fx_dir(dir, sizeof dir, "hostile");
     double t0 = mlm_now();
     void (*parts[])(void) = {test_config, test_hf_config, test_llama2c, test_trace, test_safetensors, test_hf_dir,
-                             test_cli_and_writers};
+                             test_tokenizers, test_cli_and_writers};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
         double t1 = mlm_now();
         parts[i]();
