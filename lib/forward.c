@@ -4,6 +4,8 @@
  * -> lm_head -> softmax. */
 #include "forward.h"
 
+#include "bf16.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,8 +97,14 @@ static void rec(mlm_probe *p, const char *fmt, int l, const mlm_real *x, uint64_
 
 /* With a KV cache (decode, B = T = 1), the new K and V rows are appended to the cache and the
  * query attends over every cached position. */
+/* A block matrix product: float32 weights, or the bfloat16 copy when decoding with one. */
+static uint64_t wmat(mlm_real *out, const mlm_real *in, const mlm_real *w32, const mlm_bf16 *w16, int64_t N, int64_t C,
+                     int64_t OC) {
+    return w16 ? mlm_matmul_forward_bf16(out, in, w16, N, C, OC) : mlm_matmul_forward(out, in, w32, N, C, OC);
+}
+
 static void block_forward(const mlm_model *m, mlm_acts *a, int l, int B, int T, const mlm_fwd_opts *o, mlm_probe *p,
-                          mlm_kv_cache *cache) {
+                          mlm_kv_cache *cache, const mlm_bf16_weights *bw) {
     const mlm_config *c = &m->cfg;
     const mlm_params *w = &m->w;
     const int64_t N = (int64_t)B * T, d = c->d_model, H = c->n_heads, Hk = c->n_kv_heads, dk = c->head_dim,
@@ -119,11 +127,11 @@ static void block_forward(const mlm_model *m, mlm_acts *a, int l, int B, int T, 
         rec(p, "blocks.%d.attn_norm", l, n1, f, 3, B, T, d, 0);
         ain = n1;
     }
-    f = mlm_matmul_forward(a->q, ain, w->wq + l * qd * d, N, d, qd);
+    f = wmat(a->q, ain, w->wq + l * qd * d, bw ? bw->wq + l * qd * d : NULL, N, d, qd);
     rec(p, "blocks.%d.attn.q", l, a->q, f, 4, B, T, H, dk);
-    f = mlm_matmul_forward(a->k, ain, w->wk + l * kvd * d, N, d, kvd);
+    f = wmat(a->k, ain, w->wk + l * kvd * d, bw ? bw->wk + l * kvd * d : NULL, N, d, kvd);
     rec(p, "blocks.%d.attn.k", l, a->k, f, 4, B, T, Hk, dk);
-    f = mlm_matmul_forward(v, ain, w->wv + l * kvd * d, N, d, kvd);
+    f = wmat(v, ain, w->wv + l * kvd * d, bw ? bw->wv + l * kvd * d : NULL, N, d, kvd);
     rec(p, "blocks.%d.attn.v", l, v, f, 4, B, T, Hk, dk);
     if (o->no_rope) {
         memcpy(q_rot, a->q, (size_t)(N * qd) * sizeof(mlm_real));
@@ -164,7 +172,7 @@ static void block_forward(const mlm_model *m, mlm_acts *a, int l, int B, int T, 
         rec(p, "blocks.%d.attn.heads", l, heads, fl[2], 4, B, T, H, dk);
     }
     rec(p, "blocks.%d.attn.concat", l, heads, 0, 3, B, T, qd, 0);
-    f = mlm_matmul_forward(a->attn_out, heads, w->wo + l * d * qd, N, qd, d);
+    f = wmat(a->attn_out, heads, w->wo + l * d * qd, bw ? bw->wo + l * d * qd : NULL, N, qd, d);
     rec(p, "blocks.%d.attn.out", l, a->attn_out, f, 3, B, T, d, 0);
     f = mlm_residual_forward(mid, x, a->attn_out, N * d);
     rec(p, "blocks.%d.resid_mid", l, mid, f, 3, B, T, d, 0);
@@ -181,21 +189,21 @@ static void block_forward(const mlm_model *m, mlm_acts *a, int l, int B, int T, 
         fin = n1;
     }
     if (c->ffn == MLM_FFN_SWIGLU) {
-        f = mlm_matmul_forward(gate, fin, w->w_gate + l * ff * d, N, d, ff);
+        f = wmat(gate, fin, w->w_gate + l * ff * d, bw ? bw->w_gate + l * ff * d : NULL, N, d, ff);
         rec(p, "blocks.%d.ffn.gate", l, gate, f, 3, B, T, ff, 0);
-        f = mlm_matmul_forward(up, fin, w->w_up + l * ff * d, N, d, ff);
+        f = wmat(up, fin, w->w_up + l * ff * d, bw ? bw->w_up + l * ff * d : NULL, N, d, ff);
         rec(p, "blocks.%d.ffn.up", l, up, f, 3, B, T, ff, 0);
         f = mlm_silu_forward(a->act, gate, N * ff);
         rec(p, "blocks.%d.ffn.act", l, a->act, f, 3, B, T, ff, 0);
         f = mlm_mul_forward(hidden, a->act, up, N * ff);
         rec(p, "blocks.%d.ffn.hidden", l, hidden, f, 3, B, T, ff, 0);
     } else {
-        f = mlm_matmul_forward(up, fin, w->w_up + l * ff * d, N, d, ff);
+        f = wmat(up, fin, w->w_up + l * ff * d, bw ? bw->w_up + l * ff * d : NULL, N, d, ff);
         rec(p, "blocks.%d.ffn.up", l, up, f, 3, B, T, ff, 0);
         f = mlm_relu_forward(hidden, up, N * ff);
         rec(p, "blocks.%d.ffn.hidden", l, hidden, f, 3, B, T, ff, 0);
     }
-    f = mlm_matmul_forward(a->down, hidden, w->w_down + l * d * ff, N, ff, d);
+    f = wmat(a->down, hidden, w->w_down + l * d * ff, bw ? bw->w_down + l * d * ff : NULL, N, ff, d);
     rec(p, "blocks.%d.ffn.down", l, a->down, f, 3, B, T, d, 0);
     if (!post) {
         f = mlm_residual_forward(out, mid, a->down, N * d);
@@ -226,7 +234,7 @@ static mlm_status check_run(const mlm_model *m, const mlm_acts *a, int B, int T,
 }
 
 static void blocks_run(const mlm_model *m, mlm_acts *a, int B, int T, const mlm_fwd_opts *o, mlm_probe *p) {
-    for (int l = 0; l < m->cfg.n_layers; l++) block_forward(m, a, l, B, T, o, p, NULL);
+    for (int l = 0; l < m->cfg.n_layers; l++) block_forward(m, a, l, B, T, o, p, NULL, NULL);
 }
 
 mlm_status mlm_forward_blocks(const mlm_model *m, mlm_acts *a, const mlm_real *x, int B, int T,
@@ -314,8 +322,9 @@ void mlm_kv_cache_free(mlm_kv_cache *c) {
 
 void mlm_kv_cache_reset(mlm_kv_cache *c) { if (c) c->len = 0; }
 
-mlm_status mlm_decode_step(const mlm_model *m, mlm_kv_cache *c, int token, int pos, mlm_real *logits,
-                           const mlm_fwd_opts *o, mlm_probe *p, mlm_err *e) {
+/* One decode step; bw NULL reads the float32 matrices, otherwise their bfloat16 copy. */
+static mlm_status decode_step(const mlm_model *m, const mlm_bf16_weights *bw, mlm_kv_cache *c, int token, int pos,
+                              mlm_real *logits, const mlm_fwd_opts *o, mlm_probe *p, mlm_err *e) {
     mlm_fwd_opts def = {0};
     if (!o) o = &def;
     const mlm_config *cf = &m->cfg;
@@ -330,12 +339,23 @@ mlm_status mlm_decode_step(const mlm_model *m, mlm_kv_cache *c, int token, int p
     int64_t d = cf->d_model, V = cf->vocab_size;
     mlm_embed_forward(a->resid, m->w.tok_emb, &token, 1, d);
     rec(p, "embed", 0, a->resid, 0, 3, 1, 1, d, 0);
-    for (int l = 0; l < cf->n_layers; l++) block_forward(m, a, l, 1, 1, &so, p, c);
+    for (int l = 0; l < cf->n_layers; l++) block_forward(m, a, l, 1, 1, &so, p, c, bw);
     uint64_t f = mlm_rmsnorm_forward(a->final_out, a->rstd_f, mlm_acts_output(a), m->w.final_norm, 1, d, cf->norm_eps);
     rec(p, "final_norm", 0, a->final_out, f, 3, 1, 1, d, 0);
-    f = mlm_matmul_forward(a->logits, a->final_out, m->w.lm_head, 1, d, V);
+    f = wmat(a->logits, a->final_out, m->w.lm_head, bw ? bw->lm_head : NULL, 1, d, V);
     rec(p, "logits", 0, a->logits, f, 3, 1, 1, V, 0);
     if (logits) memcpy(logits, a->logits, (size_t)V * sizeof(mlm_real));
     c->len++;
     return MLM_OK;
+}
+
+mlm_status mlm_decode_step(const mlm_model *m, mlm_kv_cache *c, int token, int pos, mlm_real *logits,
+                           const mlm_fwd_opts *o, mlm_probe *p, mlm_err *e) {
+    return decode_step(m, NULL, c, token, pos, logits, o, p, e);
+}
+
+mlm_status mlm_decode_step_bf16(const mlm_model *m, const mlm_bf16_weights *b, mlm_kv_cache *c, int token, int pos,
+                                mlm_real *logits, const mlm_fwd_opts *o, mlm_probe *p, mlm_err *e) {
+    if (!b) return mlm_fail(e, MLM_EINVAL, "%s: no bfloat16 weights given", m->cfg.name);
+    return decode_step(m, b, c, token, pos, logits, o, p, e);
 }

@@ -1,0 +1,185 @@
+/* bf16.c - the bfloat16 weight store and its matrix-vector product (contract: bf16.h). */
+#include "bf16.h"
+
+#include "cpu.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+mlm_bf16 mlm_bf16_from_float(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7F800000u) == 0x7F800000u && (u & 0x007FFFFFu)) return (mlm_bf16)((u >> 16) | 0x40); /* quiet NaN */
+    u += 0x7FFFu + ((u >> 16) & 1u); /* round to nearest, ties to even */
+    return (mlm_bf16)(u >> 16);
+}
+
+float mlm_bf16_to_float(mlm_bf16 h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+void mlm_bf16_convert(mlm_bf16 *dst, const mlm_real *src, int64_t n) {
+    for (int64_t i = 0; i < n; i++) dst[i] = mlm_bf16_from_float((float)src[i]);
+}
+
+mlm_bf16_weights *mlm_bf16_new(const mlm_model *m, mlm_err *e) {
+    const mlm_config *c = &m->cfg;
+    const int64_t L = c->n_layers, d = c->d_model, qd = mlm_q_dim(c), kvd = mlm_kv_dim(c), ff = c->d_ff,
+                  V = c->vocab_size;
+    const int64_t ng = c->ffn == MLM_FFN_SWIGLU ? L * ff * d : 0;
+    const int64_t sizes[8] = {L * qd * d, L * kvd * d, L * kvd * d, L * d * qd, ng, L * ff * d, L * d * ff, V * d};
+    const mlm_real *src[8] = {m->w.wq, m->w.wk, m->w.wv, m->w.wo, m->w.w_gate, m->w.w_up, m->w.w_down, m->w.lm_head};
+    int64_t n = 0;
+    for (int i = 0; i < 8; i++) n += sizes[i];
+    mlm_bf16_weights *b = calloc(1, sizeof *b);
+    /* 64-byte aligned rows start on cache lines when the row length allows */
+    size_t bytes = ((size_t)n * sizeof(mlm_bf16) + 63) / 64 * 64;
+    if (b) b->mem = aligned_alloc(64, bytes ? bytes : 64);
+    if (!b || !b->mem) {
+        free(b);
+        mlm_fail(e, MLM_ENOMEM, "%s: out of memory for the bfloat16 weights (%lld bytes)", c->name, (long long)bytes);
+        return NULL;
+    }
+    b->n = n;
+    mlm_bf16 **dst[8] = {&b->wq, &b->wk, &b->wv, &b->wo, &b->w_gate, &b->w_up, &b->w_down, &b->lm_head};
+    int64_t off = 0;
+    for (int i = 0; i < 8; i++) {
+        *dst[i] = b->mem + off;
+        if (sizes[i]) mlm_bf16_convert(*dst[i], src[i], sizes[i]);
+        off += sizes[i];
+    }
+    return b;
+}
+
+void mlm_bf16_free(mlm_bf16_weights *b) {
+    if (!b) return;
+    free(b->mem);
+    free(b);
+}
+
+int64_t mlm_bf16_bytes(const mlm_bf16_weights *b) { return b ? b->n * (int64_t)sizeof(mlm_bf16) : 0; }
+
+uint64_t mlm_matmul_forward_bf16_ref(mlm_real *out, const mlm_real *in, const mlm_bf16 *w, int64_t N, int64_t C,
+                                     int64_t OC) {
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t o = 0; o < OC; o++) {
+            double s = 0;
+            for (int64_t c = 0; c < C; c++) s += (double)in[i * C + c] * (double)mlm_bf16_to_float(w[o * C + c]);
+            out[i * OC + o] = (mlm_real)s;
+        }
+    return 2 * (uint64_t)N * (uint64_t)C * (uint64_t)OC;
+}
+
+/* ---- portable: 8 float lanes per dot product, weights widened by a shift -------------------- */
+
+static void rows_portable(mlm_real *out, const mlm_real *x, const mlm_bf16 *w, int64_t o0, int64_t o1, int64_t C) {
+    for (int64_t o = o0; o < o1; o++) {
+        const mlm_bf16 *wr = w + o * C;
+        float acc[8] = {0};
+        int64_t c = 0;
+        for (; c + 8 <= C; c += 8)
+            for (int l = 0; l < 8; l++) {
+                uint32_t u = (uint32_t)wr[c + l] << 16;
+                float wf;
+                memcpy(&wf, &u, sizeof wf);
+                acc[l] += (float)x[c + l] * wf;
+            }
+        float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        for (; c < C; c++) s += (float)x[c] * mlm_bf16_to_float(wr[c]);
+        out[o] = (mlm_real)s;
+    }
+}
+
+/* ---- AVX-512 BF16: vdpbf16ps, 16 weight rows at a time ------------------------------------- */
+
+#if !defined(MLM_DOUBLE) && defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#define BF16_HAVE_AVX512 1
+#include <immintrin.h>
+#define TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
+#define INLINE_TGT static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
+
+/* The same transpose-and-add reduction as lib/gemm.c: lane q of the result is the sum of a[q]. */
+INLINE_TGT __m512 reduce16(const __m512 *a) {
+    __m512 t[8], u[4], v[2];
+    for (int p = 0; p < 8; p++)
+        t[p] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * p], a[2 * p + 1], 0x44),
+                             _mm512_shuffle_f32x4(a[2 * p], a[2 * p + 1], 0xEE));
+    for (int q = 0; q < 4; q++)
+        u[q] = _mm512_add_ps(_mm512_shuffle_f32x4(t[2 * q], t[2 * q + 1], 0x88),
+                             _mm512_shuffle_f32x4(t[2 * q], t[2 * q + 1], 0xDD));
+    for (int r = 0; r < 2; r++)
+        v[r] = _mm512_add_ps(_mm512_shuffle_ps(u[2 * r], u[2 * r + 1], 0x44),
+                             _mm512_shuffle_ps(u[2 * r], u[2 * r + 1], 0xEE));
+    __m512 s = _mm512_add_ps(_mm512_shuffle_ps(v[0], v[1], 0x88), _mm512_shuffle_ps(v[0], v[1], 0xDD));
+    const __m512i idx = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
+    return _mm512_permutexvar_ps(idx, s);
+}
+
+/* out[o] for S <= 16 rows starting at w; xb the activation row in bf16, C elements. */
+INLINE_TGT void bf16_tile(float *out, const mlm_bf16 *xb, const mlm_bf16 *w, int64_t C, int S) {
+    __m512 acc[16];
+    for (int s = 0; s < 16; s++) acc[s] = _mm512_setzero_ps();
+    int64_t c = 0;
+    for (; c + 32 <= C; c += 32) {
+        __m512bh xv = (__m512bh)_mm512_loadu_si512((const void *)(xb + c));
+#pragma GCC unroll 16
+        for (int s = 0; s < S; s++)
+            acc[s] = _mm512_dpbf16_ps(acc[s], xv, (__m512bh)_mm512_loadu_si512((const void *)(w + s * C + c)));
+    }
+    if (c < C) {
+        __mmask32 m = (__mmask32)((1ull << (C - c)) - 1);
+        __m512bh xv = (__m512bh)_mm512_maskz_loadu_epi16(m, xb + c);
+        for (int s = 0; s < S; s++)
+            acc[s] = _mm512_dpbf16_ps(acc[s], xv, (__m512bh)_mm512_maskz_loadu_epi16(m, w + s * C + c));
+    }
+    float r[16];
+    _mm512_storeu_ps(r, reduce16(acc));
+    for (int s = 0; s < S; s++) out[s] = r[s];
+}
+
+TGT static void rows_avx512bf16(float *out, const mlm_bf16 *xb, const mlm_bf16 *w, int64_t o0, int64_t o1, int64_t C) {
+    int64_t o = o0;
+    for (; o + 16 <= o1; o += 16) bf16_tile(out + o, xb, w + o * C, C, 16);
+    for (; o < o1; o++) bf16_tile(out + o, xb, w + o * C, C, 1);
+}
+#endif
+
+#define BF16_XMAX 65536
+
+uint64_t mlm_matmul_forward_bf16(mlm_real *out, const mlm_real *in, const mlm_bf16 *w, int64_t N, int64_t C,
+                                 int64_t OC) {
+    int big = (double)C * (double)OC > 32768.0;
+    int nth = 1;
+#ifdef _OPENMP
+    if (big) nth = omp_get_max_threads();
+#endif
+    /* rows of w in tasks of a multiple of 16, about 2 per thread */
+    int64_t per = (OC + 2 * nth - 1) / (2 * nth);
+    per = (per + 15) / 16 * 16;
+    if (per < 16) per = 16;
+    int64_t tasks = (OC + per - 1) / per;
+    for (int64_t i = 0; i < N; i++) {
+        const mlm_real *x = in + i * C;
+        mlm_real *y = out + i * OC;
+#ifdef BF16_HAVE_AVX512
+        if (mlm_cpu_has_avx512_bf16() && C <= BF16_XMAX) {
+            _Alignas(64) mlm_bf16 xb[BF16_XMAX];
+            mlm_bf16_convert(xb, x, C);
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
+            for (int64_t t = 0; t < tasks; t++)
+                rows_avx512bf16(y, xb, w, t * per, t * per + per < OC ? t * per + per : OC, C);
+            continue;
+        }
+#endif
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
+        for (int64_t t = 0; t < tasks; t++) rows_portable(y, x, w, t * per, t * per + per < OC ? t * per + per : OC, C);
+    }
+    return 2 * (uint64_t)N * (uint64_t)C * (uint64_t)OC;
+}
