@@ -47,7 +47,10 @@ fuzz-seeds: check-deps
 	@rm -rf $(FUZZ_DIR)/seeds && $(FUZZ_DIR)/seeds-gen $(FUZZ_DIR)/seeds
 
 fuzz-build: fuzz-seeds
-	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { echo "microlm: $(FUZZ_CC) not found; install clang (apt-get install clang)" >&2; exit 1; }
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { echo "microlm: $(FUZZ_CC) not found; install clang (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
+	@mkdir -p $(FUZZ_DIR) && echo 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; return (int)(n & 0); }' | \
+	  $(FUZZ_CC) -x c - -fsanitize=fuzzer -o $(FUZZ_DIR)/.probe 2>/dev/null || \
+	  { echo "microlm: $(FUZZ_CC) cannot link libFuzzer; install its runtime (Debian: apt-get install libclang-rt-14-dev)" >&2; exit 1; }
 	@$(MAKE) --no-print-directory $(FUZZ_BINS)
 
 fuzz: fuzz-build
