@@ -10,6 +10,13 @@
  *
  * Prints a table and BENCH lines: gemm (GFLOP/s over all shapes, baseline OpenBLAS) and
  * gemm_worst (the lowest per-shape ratio to OpenBLAS). */
+#ifdef MLM_DOUBLE
+#include <stdio.h>
+int main(void) {
+    printf("bench_gemm: the comparison with sgemm needs the float build\n");
+    return 0;
+}
+#else
 #include "cpu.h"
 #include "gemm.h"
 #include "kernels.h"
@@ -195,3 +202,4 @@ int main(void) {
            flops_all / t_lib * 1e-9, t_lib / t_port);
     return 0;
 }
+#endif

@@ -220,7 +220,8 @@ int main(void) {
     printf("roofline points (GFLOP/s at arithmetic intensity FLOP/byte, compulsory traffic)\n");
     for (int i = 0; i < 4; i++) {
         int64_t N = gs[i].N, C = gs[i].C, OC = gs[i].OC;
-        float *x = calloc((size_t)(N * C), 4), *w = calloc((size_t)(OC * C), 4), *y = calloc((size_t)(N * OC), 4);
+        mlm_real *x = calloc((size_t)(N * C), sizeof(mlm_real)), *w = calloc((size_t)(OC * C), sizeof(mlm_real)),
+                 *y = calloc((size_t)(N * OC), sizeof(mlm_real));
         mlm_gemm_nt(y, x, w, N, C, OC);
         double best = 1e9;
         for (int k = 0; k < 9; k++) {
