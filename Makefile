@@ -107,11 +107,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(call obj,$(TESTLIB_SRC) $(COMMON_SRC)) $(
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # ---- the main job -------------------------------------------------------------------------
+# Every analysis once, its figure, JSON and the report (demos/report.c); the numbered
+# programs in $(BUILD)/demos/ run one analysis each.
 demos: all
 	@mkdir -p results
-	@for d in $(sort $(filter-out %/gallery %/report,$(DEMOS))); do \
-	  echo "== $$(basename $$d)"; $$d --out results || exit 1; done
-	@if [ -x $(BUILD)/demos/report ]; then $(BUILD)/demos/report --out results; fi
+	@$(BUILD)/demos/report --out results
 
 gallery: all
 	$(BUILD)/demos/gallery --out results/gallery

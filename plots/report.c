@@ -151,6 +151,29 @@ int mlmp_report_figure_page(mlmp_report *r, const mlmp_figure *fig, const char *
     return end_page(r, err, errlen);
 }
 
+int mlmp_report_diagram_page(mlmp_report *r, const mlmp_diagram *d, const char *caption, char *err, size_t errlen) {
+    if (check(r, err, errlen)) return -1;
+    if (!d) return mlmp__err(err, errlen, "plots: report %s: no diagram", r->path);
+    double wrap = PAGE_W - 2 * MARGIN, ch = 0;
+    mlmp__font fc = {10.5, 0, 1, 0};
+    if (caption) mlmp__text_size(&r->t, caption, fc, 1, wrap, NULL, &ch);
+    double top = 30, bw = PAGE_W - 2 * 36, bh = PAGE_H - top - 36 - (ch > 0 ? ch + 12 : 0);
+    double nw = 0, nh = 0;
+    if (mlmp_diagram_size(d, &nw, &nh, err, errlen)) { r->failed = 1; return -1; }
+    double s = fmin(fmin(bw / nw, bh / nh), 1.0), w = nw * s, h = nh * s;
+    cairo_save(r->cr);
+    cairo_translate(r->cr, 36 + (bw - w) / 2, top + (bh - h) / 2);
+    int rc = mlmp_diagram_render_cairo(d, r->cr, w, h, err, errlen);
+    cairo_restore(r->cr);
+    if (rc) {
+        r->failed = 1;
+        cairo_show_page(r->cr);
+        return -1;
+    }
+    if (caption) mlmp__text_draw(&r->t, caption, fc, 1, wrap, MARGIN, top + bh + 8, 0, 0, 0, INK);
+    return end_page(r, err, errlen);
+}
+
 int mlmp_report_pages(const mlmp_report *r) { return r ? r->pages : 0; }
 
 static void destroy(mlmp_report *r) {

@@ -12,6 +12,7 @@
 #define MLMP_REPORT_H
 #include <stddef.h>
 
+#include "diagram.h"
 #include "plot.h"
 
 typedef struct mlmp_report mlmp_report;
@@ -29,6 +30,10 @@ int mlmp_report_text_page(mlmp_report *r, const char *heading, const char *const
  * The report does not keep fig. 0 or -1 + err (e.g. a figure with a builder error). */
 int mlmp_report_figure_page(mlmp_report *r, const mlmp_figure *fig, const char *caption,
                             char *err, size_t errlen);
+/* Diagram page: the diagram drawn as vectors, scaled to fit above its caption (markup, may
+ * be NULL), centred, never enlarged. 0 or -1 + err. */
+int mlmp_report_diagram_page(mlmp_report *r, const mlmp_diagram *d, const char *caption,
+                             char *err, size_t errlen);
 /* Pages so far. */
 int mlmp_report_pages(const mlmp_report *r);
 /* Finish the PDF and move it into place; always frees r. After any earlier error the file is

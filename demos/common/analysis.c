@@ -10,8 +10,10 @@ void mlm_analysis_out_free(mlm_analysis_out *o) {
     if (!o) return;
     mlmp_figure_free(o->fig);
     cJSON_Delete(o->json);
+    mlmp_diagram_free(o->diagram);
     o->fig = NULL;
     o->json = NULL;
+    o->diagram = NULL;
 }
 
 int mlm_analysis_finish(const mlm_demo *d, mlmp_figure *fig, cJSON *json, const char *base, mlm_analysis_out *out) {
@@ -19,6 +21,7 @@ int mlm_analysis_finish(const mlm_demo *d, mlmp_figure *fig, cJSON *json, const 
         out->fig = fig;
         out->json = json;
         snprintf(out->name, sizeof out->name, "%s", base);
+        if (!out->fig_name[0]) snprintf(out->fig_name, sizeof out->fig_name, "%s", base);
         return 0;
     }
     int rc = mlm_demo_render(d, fig, base);

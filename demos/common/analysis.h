@@ -10,12 +10,16 @@
 #include <cjson/cJSON.h>
 
 #include "demo.h"
+#include "diagram.h"
 #include "plot.h"
 
 typedef struct {
+    int verbose;          /* in: print the tables as the program would (the report driver) */
     mlmp_figure *fig;
     cJSON *json;
-    char name[64];        /* "01_forward_pass" */
+    mlmp_diagram *diagram; /* an extra Cairo diagram (analysis 11), or NULL */
+    char name[64];        /* "01_forward_pass": the JSON's base name */
+    char fig_name[64];    /* the figure's base name (defaults to name) */
     char title[160];      /* the analysis' title for the report */
     char finding[1600];   /* a paragraph built from the computed numbers (markup) */
     char caption[1600];   /* how to read the figure (markup) */

@@ -29,7 +29,7 @@ static const char *short_name(const char *n) {
 int mlm_analysis_01(int argc, char **argv, mlm_analysis_out *out) {
     mlm_demo d;
     mlm_demo_init(&d, "01_forward_pass");
-    if (out) d.quiet = 1;
+    if (out) d.quiet = !out->verbose;
     const char *model = "block-demo";
     long B = 2, T = 8, layer = 0, head = 0;
     const mlm_demo_opt opts[] = {

@@ -33,7 +33,7 @@ static void pretty(const char *p, char *buf, size_t cap) {
 int mlm_analysis_02(int argc, char **argv, mlm_analysis_out *out) {
     mlm_demo d;
     mlm_demo_init(&d, "02_parameters");
-    if (out) d.quiet = 1;
+    if (out) d.quiet = !out->verbose;
     const char *list = "llama2-7b,llama2-70b,llama3-8b,mistral-7b", *pie = "llama3-8b", *gqa = "llama2-70b";
     const mlm_demo_opt opts[] = {
         {"--models", MLM_OPT_STR, &list, 0, 0, "comma-separated presets or config files (default llama2-7b,llama2-70b,llama3-8b,mistral-7b; at most 8)"},

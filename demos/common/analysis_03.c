@@ -57,7 +57,7 @@ static mlm_probe *run(const mlm_config *base, mlm_ffn_kind ffn, const mlm_real *
 int mlm_analysis_03(int argc, char **argv, mlm_analysis_out *out) {
     mlm_demo d;
     mlm_demo_init(&d, "03_swiglu");
-    if (out) d.quiet = 1;
+    if (out) d.quiet = !out->verbose;
     long dm = 32, dff = 64;
     double thr = 0.1, near = 0.02;
     const mlm_demo_opt opts[] = {

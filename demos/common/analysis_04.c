@@ -66,7 +66,7 @@ done:
 int mlm_analysis_04(int argc, char **argv, mlm_analysis_out *out) {
     mlm_demo d;
     mlm_demo_init(&d, "04_residual");
-    if (out) d.quiet = 1;
+    if (out) d.quiet = !out->verbose;
     int *Ns = NULL, nN = 0, scale = 1;
     long T = 8;
     const char *nlist = NULL;

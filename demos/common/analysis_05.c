@@ -47,7 +47,7 @@ static void g(double v, char *buf, size_t cap) {
 int mlm_analysis_05(int argc, char **argv, mlm_analysis_out *out) {
     mlm_demo d;
     mlm_demo_init(&d, "05_flops_crossover");
-    if (out) d.quiet = 1;
+    if (out) d.quiet = !out->verbose;
     const char *model = "llama3-8b", *list = "llama2-7b,llama2-70b,llama3-8b,mistral-7b";
     long B = 1, Lmin = 128, Lmax = 32768;
     const mlm_demo_opt opts[] = {

@@ -37,7 +37,7 @@ static void cosine(const mlm_real *y, int T, int64_t d, double *out) {
 int mlm_analysis_06(int argc, char **argv, mlm_analysis_out *out) {
     mlm_demo d;
     mlm_demo_init(&d, "06_causal_rope");
-    if (out) d.quiet = 1;
+    if (out) d.quiet = !out->verbose;
     const char *model = "block-demo";
     long T = 8, change = -1, shift = 5, head = 0;
     const mlm_demo_opt opts[] = {

@@ -16,7 +16,7 @@
 int mlm_analysis_07(int argc, char **argv, mlm_analysis_out *out) {
     mlm_demo d;
     mlm_demo_init(&d, "07_real_configs");
-    if (out) d.quiet = 1;
+    if (out) d.quiet = !out->verbose;
     const char *list = "smollm2-135m,smollm2-360m,tinyllama-1.1b,llama3.2-1b,smollm2-1.7b,llama3.2-3b,llama2-7b,mistral-7b,"
                        "llama3-8b,llama2-13b,codellama-34b,llama2-70b,llama3-70b,llama3.1-405b";
     const char *kvlist = "llama2-7b,mistral-7b,llama3-8b,llama2-70b,llama3.1-405b";

@@ -81,7 +81,7 @@ static void minmax(const stack_run *R, int n, int grad, double *lo, double *hi) 
 int mlm_analysis_08(int argc, char **argv, mlm_analysis_out *out) {
     mlm_demo d;
     mlm_demo_init(&d, "08_prenorm_postnorm");
-    if (out) d.quiet = 1;
+    if (out) d.quiet = !out->verbose;
     const char *nlist = "2,4,8,16,32";
     long T = 8;
     const mlm_demo_opt opts[] = {

@@ -65,7 +65,7 @@ static void shape_str(const mlm_record *r, char *buf, size_t cap) {
 int mlm_analysis_11(int argc, char **argv, mlm_analysis_out *out) {
     mlm_demo d;
     mlm_demo_init(&d, "11_architecture_diagram");
-    if (out) d.quiet = 1;
+    if (out) d.quiet = !out->verbose;
     const char *model = "microlm";
     long T = 8, layer = 0;
     double dpi = 150;
@@ -180,7 +180,12 @@ int mlm_analysis_11(int argc, char **argv, mlm_analysis_out *out) {
         }
         if (!rc && !d.quiet) printf("  wrote %s/11_architecture_diagram.{png,svg,pdf} (Cairo diagram kind; %.0f x %.0f pt)\n", d.out_dir, w_pt, h_pt);
     }
-    mlmp_diagram_free(dg);
+    if (out) {
+        out->diagram = dg; /* the report driver renders it and gives it a page */
+        snprintf(out->fig_name, sizeof out->fig_name, "11_architecture_numbers");
+    } else {
+        mlmp_diagram_free(dg);
+    }
     /* the companion figure: the same live numbers as bars (the report's page) */
     mlmp_figure *fig = mlmp_figure_new("The architecture diagram's live numbers: FLOPs and norm of every box", 1, 2);
     mlmp_figure_set_size_px(fig, 2600, 1500, 150);

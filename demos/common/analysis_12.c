@@ -22,7 +22,7 @@
 int mlm_analysis_12(int argc, char **argv, mlm_analysis_out *out) {
     mlm_demo d;
     mlm_demo_init(&d, "12_long_inputs");
-    if (out) d.quiet = 1;
+    if (out) d.quiet = !out->verbose;
     const char *model = "stories15m", *layers_s = NULL, *score_s = "focus", *pool_s = "mean";
     long T = 512, top_k = 4, cells = 64, crop = 64;
     const mlm_demo_opt opts[] = {

@@ -26,7 +26,7 @@ static void label(int byte, char *buf, size_t cap) {
 int mlm_analysis_13(int argc, char **argv, mlm_analysis_out *out) {
     mlm_demo d;
     mlm_demo_init(&d, "13_causal_predictions");
-    if (out) d.quiet = 1;
+    if (out) d.quiet = !out->verbose;
     const char *model = "block-demo", *text = "the cat sat on the mat";
     long head = 0, change = -1, layer = 0;
     const mlm_demo_opt opts[] = {

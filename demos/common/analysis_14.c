@@ -22,7 +22,7 @@
 int mlm_analysis_14(int argc, char **argv, mlm_analysis_out *out) {
     mlm_demo d;
     mlm_demo_init(&d, "14_kv_decoding");
-    if (out) d.quiet = 1;
+    if (out) d.quiet = !out->verbose;
     const char *model = "microlm", *prompt = "Once upon a time";
     long G = 16, layer = 0, head = 0;
     const mlm_demo_opt opts[] = {
