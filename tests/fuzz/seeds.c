@@ -6,11 +6,13 @@
  *   fuzz_trace        traces of a tiny model's forward pass (statistics, kept tensors)
  *   fuzz_safetensors  small F32 / F16 / BF16 files and an empty one
  *   fuzz_tokenizer_bin, fuzz_tokenizer_json   the test fixtures' tokenizers (tests/fixtures.c)
+ *   fuzz_hf_index     the index of a two-shard Hugging Face directory like the target's own
  * Usage: seeds OUT   (make fuzz-seeds writes build/fuzz/seeds). Exit 1 on any failure. */
 #include "checkpoint.h"
 #include "fixtures.h"
 #include "config.h"
 #include "forward.h"
+#include "hf_model.h"
 #include "model.h"
 #include "safetensors.h"
 #include "trace.h"
@@ -242,6 +244,31 @@ static void tokenizer_seeds(const char *out) {
     put(out, "fuzz_tokenizer_bin", "tiny.bin", tiny, sizeof tiny);
 }
 
+/* ---- the shard index: the one mlm_hf_save writes for the target's tiny model ---- */
+static void hf_index_seeds(const char *out) {
+    char d[1100], p[1200];
+    snprintf(d, sizeof d, "%s/fuzz_hf_index.model", out);
+    mkdir_p(d);
+    mlm_config c = tiny(1, 2, 1, 1, 8);
+    c.head_dim = 4; c.d_ff = 8;
+    mlm_err e;
+    mlm_model *m = mlm_model_new(&c, &e);
+    if (!m) { check(MLM_ENOMEM, &e); return; }
+    mlm_model_init(m, NULL);
+    mlm_hf_save_opts o = {MLM_ST_F32, 2, MLM_ROPE_ADJACENT};
+    check(mlm_hf_save(m, d, &o, &e), &e);
+    mlm_model_free(m);
+    snprintf(p, sizeof p, "%s/model.safetensors.index.json", d);
+    size_t len;
+    char *buf;
+    if (mlm_read_file(p, 1 << 20, &buf, &len, &e) == MLM_OK) {
+        put(out, "fuzz_hf_index", "index.json", buf, len);
+        free(buf);
+    }
+    put_str(out, "fuzz_hf_index", "traversal.json",
+            "{\"metadata\":{},\"weight_map\":{\"model.embed_tokens.weight\":\"../model-00001-of-00002.safetensors\"}}");
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) { fprintf(stderr, "usage: seeds OUT_DIR\n"); return 2; }
     const char *out = argv[1];
@@ -254,6 +281,7 @@ int main(int argc, char **argv) {
     trace_seed(out, "all.json", "*", 1, 1);
     safetensors_seeds(out);
     tokenizer_seeds(out);
+    hf_index_seeds(out);
     if (failures) fprintf(stderr, "seeds: %d failures\n", failures);
     else printf("seeds: corpora written under %s\n", out);
     return failures ? 1 : 0;
