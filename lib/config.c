@@ -259,7 +259,7 @@ mlm_status mlm_config_resolve(mlm_config *c, const char *spec, mlm_err *e) {
         char where[4200];
         snprintf(where, sizeof where, "config '%s'", path);
         /* A Hugging Face config names its width hidden_size; the project's names it d_model. */
-        if (strstr(buf, "\"hidden_size\"")) st = mlm_config_from_hf_json(c, buf, len, where, e);
+        if (strstr(buf, "\"hidden_size\"") || strstr(buf, "\"model_type\"") || strstr(buf, "\"architectures\"")) st = mlm_config_from_hf_json(c, buf, len, where, e);
         else st = mlm_config_from_json(c, buf, len, where, e);
         free(buf);
         return st;

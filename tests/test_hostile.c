@@ -221,7 +221,7 @@ static void test_hf_config(void) {
     hf_case("hf_huge", "\"vocab_size\": 256", "\"vocab_size\": 1e300", "vocab_size", "HF config: vocab_size 1e300 refused");
     hf_case("hf_neg", "\"num_hidden_layers\": 2", "\"num_hidden_layers\": -2", "num_hidden_layers",
             "HF config: negative layer count refused");
-    hf_case("hf_missing", "\"hidden_size\": 64, ", "", NULL, "HF config: missing hidden_size refused");
+    hf_case("hf_missing", "\"hidden_size\": 64, ", "", "hidden_size", "HF config: missing hidden_size refused");
     hf_case("hf_type", "\"tie_word_embeddings\": false", "\"tie_word_embeddings\": \"no\"", "tie_word_embeddings",
             "HF config: tie_word_embeddings as a string refused");
     hf_case("hf_bias", "\"torch_dtype\"", "\"attention_bias\": true, \"torch_dtype\"", "attention_bias",
