@@ -37,6 +37,15 @@ mlm_model *mlm_model_open(const char *spec, const mlm_init_opts *o, mlm_err *e) 
         return mlm_llama2c_load(spec, e);
     }
     if (mlm_config_resolve(&c, spec, e)) return NULL;
+    /* random weights of a config: the same machine-memory check before allocation */
+    mlm_tensor_info *t;
+    int nt;
+    int64_t total;
+    if (mlm_layout(&c, &t, &nt, &total, e)) return NULL;
+    free(t);
+    char what[300];
+    snprintf(what, sizeof what, "model '%.270s'", spec);
+    if (mlm_check_memory((uint64_t)total * sizeof(mlm_real), what, "its weights", e)) return NULL;
     mlm_model *m = mlm_model_new(&c, e);
     if (m) mlm_model_init(m, o);
     return m;

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "fixtures.h"
 #include "hf_model.h"
+#include "open.h"
 #include "safetensors.h"
 #include "tokenizer.h"
 #include "trace.h"
@@ -168,6 +169,20 @@ static void test_config(void) {
         config_case("cfg_big.json", huge, "allowed", "config: a 2 MiB file refused by size");
         free(huge);
     }
+    /* sizes in range that do not fit in this machine: refused before allocation (MLM_MEM_LIMIT
+     * stands in for a small machine) */
+    char cp[700];
+    path_of(cp, sizeof cp, "cfg_mem.json");
+    const char *big_cfg = "{\"d_model\": 512, \"n_heads\": 8, \"n_layers\": 4, \"vocab_size\": 32000}";
+    mlm_model *bm = NULL;
+    if (write_bytes(cp, big_cfg, strlen(big_cfg)) == 0) {
+        setenv("MLM_MEM_LIMIT", "1000000", 1);
+        bm = mlm_model_open(cp, NULL, &e);
+        unsetenv("MLM_MEM_LIMIT");
+        CHECK(!bm && refused(MLM_ENOMEM, &e, "cfg_mem.json", "MiB"),
+              "config: a model larger than the machine's memory refused before allocation");
+    }
+    mlm_model_free(bm);
     mlm_config c;
     char missing[700];
     path_of(missing, sizeof missing, "cfg_missing.json");
