@@ -293,6 +293,11 @@ static void test_cli(void) {
     bad("--vocab 2", "--vocab", "--vocab 2: error, nothing written");
     snprintf(args, sizeof args, "--steps 5");
     CHECK(run(args, err, sizeof err, &lines) == 2 && strstr(err, "--out"), "no --out: exit 2 naming --out");
+    snprintf(path, sizeof path, "%s/train_not_a_dir", tmp);
+    mlm_write_file_atomic(path, "x", 1, &e);
+    snprintf(args, sizeof args, "--out %s --steps 2 --n 4", path);
+    CHECK(run(args, err, sizeof err, &lines) == 1 && lines == 1 && strstr(err, "not a writable directory"),
+          "--out naming a file: refused before training (exit 1, one line)");
 }
 
 /* The pinned model trained by the defaults: an induction head forms; at initialisation every

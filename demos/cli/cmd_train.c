@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void usage(FILE *f) {
@@ -261,6 +263,21 @@ int mlm_cmd_train(int argc, char **argv) {
      * work (docs/training.md has the measurements). */
     if (threads <= 0 && !getenv("OMP_NUM_THREADS") && t->model->n_params < 1000000) omp_set_num_threads(1);
     const int nthreads = omp_get_max_threads();
+    /* the output directory must be usable before minutes of training, not after */
+    if (mkdir(out, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "microlm: train: cannot create directory '%s': %s\n", out, strerror(errno));
+        goto done;
+    }
+    struct stat sb;
+    char probe_path[1100];
+    snprintf(probe_path, sizeof probe_path, "%s/.write-test", out);
+    FILE *pf = stat(out, &sb) == 0 && S_ISDIR(sb.st_mode) ? fopen(probe_path, "w") : NULL;
+    if (!pf) {
+        fprintf(stderr, "microlm: train: '%s' is not a writable directory\n", out);
+        goto done;
+    }
+    fclose(pf);
+    remove(probe_path);
     progress pr = {isatty(STDOUT_FILENO), quiet, t->opts.steps / 20 > 0 ? t->opts.steps / 20 : 1, -1, 0};
     if (!quiet) {
         printf("train %s (d %d, %d layers, %d heads, d_ff %d, vocab %d, %lld parameters) on task %s, n %d, T %d, batch %d\n", t->cfg.name,
@@ -292,8 +309,8 @@ int mlm_cmd_train(int argc, char **argv) {
         goto done;
     }
     free(sj);
-    printf("trained %lld steps in %.1f s (%d threads); wrote %s/{%s,optim.bin,config.json,train.json,loss.json,heads.json,summary.json}\n",
-           (long long)t->step, wall, nthreads, out, mlm_llama2c_can_express(&t->cfg, NULL) ? "model.bin" : "model.mlmw");
+    printf("trained %lld steps in %.1f s (%d thread%s); wrote %s/{%s,optim.bin,config.json,train.json,loss.json,heads.json,summary.json}\n",
+           (long long)t->step, wall, nthreads, nthreads == 1 ? "" : "s", out, mlm_llama2c_can_express(&t->cfg, NULL) ? "model.bin" : "model.mlmw");
     rc = 0;
 done:
     mlm_trainer_free(t);
