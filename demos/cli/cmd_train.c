@@ -283,9 +283,9 @@ int mlm_cmd_train(int argc, char **argv) {
         printf("train %s (d %d, %d layers, %d heads, d_ff %d, vocab %d, %lld parameters) on task %s, n %d, T %d, batch %d\n", t->cfg.name,
                t->cfg.d_model, t->cfg.n_layers, t->cfg.n_heads, t->cfg.d_ff, t->cfg.vocab_size, (long long)t->model->n_params,
                mlm_task_name(t->opts.task.kind), t->opts.task.n, t->T, t->opts.batch);
-        printf("  steps %lld (from %lld), lr %g, warmup %lld, cosine to %g, weight decay %g, clip %g, seed %llu, %d threads, %s\n",
+        printf("  steps %lld (from %lld), lr %g, warmup %lld, cosine to %g, weight decay %g, clip %g, seed %llu, %d thread%s, %s\n",
                (long long)t->opts.steps, (long long)t->step, t->opt->cfg.lr, (long long)t->opt->cfg.warmup_steps, t->opt->cfg.lr * t->opt->cfg.min_lr_frac,
-               t->opt->cfg.weight_decay, t->opt->cfg.clip, (unsigned long long)t->opts.seed, nthreads, MLM_REAL_NAME);
+               t->opt->cfg.weight_decay, t->opt->cfg.clip, (unsigned long long)t->opts.seed, nthreads, nthreads == 1 ? "" : "s", MLM_REAL_NAME);
         fflush(stdout);
     }
     double t0 = mlm_now();
