@@ -37,7 +37,8 @@ const mlm_analysis_entry mlm_analyses[] = {
     {"03_swiglu", mlm_analysis_03},         {"04_residual", mlm_analysis_04},
     {"05_flops_crossover", mlm_analysis_05}, {"06_causal_rope", mlm_analysis_06},
     {"07_real_configs", mlm_analysis_07},
-    {"08_prenorm_postnorm", mlm_analysis_08}, {"11_architecture_diagram", mlm_analysis_11},
+    {"08_prenorm_postnorm", mlm_analysis_08}, {"09_trained_heads", mlm_analysis_09},
+    {"11_architecture_diagram", mlm_analysis_11},
     {"12_long_inputs", mlm_analysis_12},      {"13_causal_predictions", mlm_analysis_13},
     {"14_kv_decoding", mlm_analysis_14},
 };

@@ -46,6 +46,12 @@ int mlm_analysis_12(int argc, char **argv, mlm_analysis_out *out);   /* long inp
 int mlm_analysis_13(int argc, char **argv, mlm_analysis_out *out);   /* causal predictions made visible */
 int mlm_analysis_14(int argc, char **argv, mlm_analysis_out *out);   /* KV-cache decoding step by step */
 
+/* The run directory analyses 09 and 10 share (analysis_09.c): reuses dir when it holds a finished
+ * run of the pinned induction model (lib/train.h defaults) with this seed and number of steps
+ * (summary.json, config.json and train.json agree), otherwise trains it there, saying so.
+ * *trained (may be NULL) is set to 1 when it trained. Returns 0, or 1 with the message printed. */
+int mlm_induction_run_ensure(const mlm_demo *d, const char *dir, long steps, uint64_t seed, int *trained);
+
 /* Every analysis in report order. */
 typedef struct {
     const char *name;                                         /* "01_forward_pass" */
