@@ -38,7 +38,7 @@ const mlm_analysis_entry mlm_analyses[] = {
     {"05_flops_crossover", mlm_analysis_05}, {"06_causal_rope", mlm_analysis_06},
     {"07_real_configs", mlm_analysis_07},
     {"08_prenorm_postnorm", mlm_analysis_08}, {"09_trained_heads", mlm_analysis_09},
-    {"11_architecture_diagram", mlm_analysis_11},
+    {"10_induction_forming", mlm_analysis_10}, {"11_architecture_diagram", mlm_analysis_11},
     {"12_long_inputs", mlm_analysis_12},      {"13_causal_predictions", mlm_analysis_13},
     {"14_kv_decoding", mlm_analysis_14},
 };

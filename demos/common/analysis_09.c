@@ -597,24 +597,25 @@ int mlm_analysis_09(int argc, char **argv, mlm_analysis_out *out) {
     int sel_l[64], nsl = 0, sel_h[64], nsh = 0;
     for (int l = 0; l < L; l++) if (layer < 0 || l == layer) sel_l[nsl++] = l;
     for (int h = 0; h < H; h++) if (head < 0 || h == head) sel_h[nsh++] = h;
-    const int map_rows = 2 * nsl, rows = map_rows < 4 ? 4 : map_rows, rspan = rows / map_rows, cols = nsh + 2;
+    const int map_rows = 2 * nsl, rows = map_rows < 4 ? 4 : map_rows, rspan = rows / map_rows;
+    /* each map spans 2 grid columns, the right block 6: it gets 6 / (2 h + 6) of the width */
+    const int RC = 2 * nsh, cols = RC + 6;
     char title[200];
     snprintf(title, sizeof title, "Trained heads: the pinned %s model after %ld steps vs the same model at initialisation (seed %llu)", cfg.name,
              steps, (unsigned long long)d.seed);
     mlmp_figure *fig = mlmp_figure_new(title, rows, cols);
-    mlmp_figure_set_size_px(fig, 560 * nsh + 1500, 4 * 640 + 120, 150);
+    mlmp_figure_set_size_px(fig, 540 * nsh + 1700, 4 * 600 + 120, 150);
     mlm_attn_map maps[2][256];
     int nm[2];
     for (int k = 0; k < 2; k++) nm[k] = mlm_attn_maps_from_probe(R[k].probe, &cfg, 0, maps[k], 256);
     double xd[2] = {1, T - n}, yd[2] = {n, T - 1};   /* induction diagonal j = i - n + 1 */
     /* ticks: BOS, the start of each copy, the middle of each copy, the last position */
     double tpos[4] = {0, n / 2, n + 1, T - 1};
-    char tb[4][32], xlab[160];
+    char tb[4][32];
     const char *tlab[4];
     snprintf(tb[0], sizeof tb[0], "BOS");
     for (int q = 1; q < 4; q++) snprintf(tb[q], sizeof tb[q], "%d", (int)tpos[q]);
     for (int q = 0; q < 4; q++) tlab[q] = tb[q];
-    snprintf(xlab, sizeof xlab, "key position j (x<sub>1</sub>..x<sub>%d</sub> at 1..%d, again at %d..%d)", n, n, n + 1, T - 1);
     for (int k = 0; k < 2; k++)
         for (int a = 0; a < nsl; a++)
             for (int b = 0; b < nsh; b++) {
@@ -623,16 +624,17 @@ int mlm_analysis_09(int argc, char **argv, mlm_analysis_out *out) {
                 for (int q = 0; q < nm[k]; q++) if (maps[k][q].layer == l && maps[k][q].head == h) mp = &maps[k][q];
                 if (!mp) continue;
                 const int r = (k * nsl + a) * rspan;
-                mlmp_panel_t *p = mlmp_panel(fig, r, b);
-                if (rspan > 1) mlmp_panel_span(p, rspan, 1);
+                mlmp_panel_t *p = mlmp_panel(fig, r, 2 * b);
+                mlmp_panel_span(p, rspan, 2);
                 char l1[96], l2[96];
-                snprintf(l1, sizeof l1, "%s · layer %d head %d", k ? "Init" : "Trained", l, h);
+                snprintf(l1, sizeof l1, "%s · L%d H%d", k ? "Init" : "Trained", l, h);
                 snprintf(l2, sizeof l2, "ind %.2f · prev %.2f", R[k].ind[0][i], R[k].prev[0][i]);
                 const int last = k == 1 && a == nsl - 1;
                 mlm_attn_panel(p, mp, 0, 0, T, 0, NULL, 0, 0, l1, l2, 0, b == 0, NULL);
+                mlmp_panel_set_title(p, l1, l2);   /* without the appended colour-scale note: narrow panels */
                 mlmp_panel_set_xticks(p, tpos, tlab, 4);
                 mlmp_panel_set_yticks(p, tpos, tlab, 4);
-                if (last) mlmp_panel_set_xlabel(p, xlab);
+                if (last) mlmp_panel_set_xlabel(p, "key position j");
                 mlmp_series *dl = mlmp_add_line(p, xd, yd, 2, b == 0 && a == 0 && k == 0 ? "j = i − n + 1" : NULL);
                 mlmp_series_set_color(dl, mlmp_rgba(0xd55e00, 0.55));
                 mlmp_series_set_dash(dl, MLMP_DASH_DOTTED);
@@ -644,8 +646,8 @@ int mlm_analysis_09(int argc, char **argv, mlm_analysis_out *out) {
     head_labels(L, H, hb, hl);
     char lab[160], l2s[200];
     /* induction scores */
-    mlmp_panel_t *pi = mlmp_panel(fig, 0, nsh);
-    mlmp_panel_span(pi, 1, 2);
+    mlmp_panel_t *pi = mlmp_panel(fig, 0, RC);
+    mlmp_panel_span(pi, 1, 6);
     snprintf(l2s, sizeof l2s, "held-out batch of %d; trained: %d head%s above 0.5, best %.3f = %.0f× chance", B, n_ind_heads, n_ind_heads == 1 ? "" : "s",
              best[0][0], best[0][0] / ic);
     mlmp_panel_set_title(pi, "Induction score per head: mean A[i, i−n+1] over the repeat", l2s);
@@ -654,7 +656,7 @@ int mlm_analysis_09(int argc, char **argv, mlm_analysis_out *out) {
     mlmp_panel_set_ylim(pi, 0, 1.15);
     mlmp_series *s1 = mlmp_add_bars(pi, R[0].ind[0], (size_t)LH, "trained");
     mlmp_series_set_color(s1, mlmp_rgb(0x0072b2));
-    mlmp_bars_set_value_format(s1, "%.2f");
+    mlmp_bars_set_value_format(s1, NULL);
     mlmp_series *s2 = mlmp_add_bars(pi, R[1].ind[0], (size_t)LH, "init");
     mlmp_series_set_color(s2, mlmp_rgb(0xe69f00));
     mlmp_bars_set_value_format(s2, NULL);
@@ -662,24 +664,28 @@ int mlm_analysis_09(int argc, char **argv, mlm_analysis_out *out) {
     mlmp_series_set_color(mlmp_add_hline(pi, ic, lab), mlmp_rgb(0x555555));
     mlmp_series_set_color(mlmp_add_hline(pi, 0.5, "0.5"), mlmp_rgb(0xcc79a7));
     /* previous-token scores */
-    mlmp_panel_t *pp = mlmp_panel(fig, 1, nsh);
-    snprintf(l2s, sizeof l2s, "best trained %.3f (L%d H%d) = %.2f× chance", bestp[0], pl[0], ph[0], bestp[0] / pc);
-    mlmp_panel_set_title(pp, "Previous-token score: mean A[i, i−1]", l2s);
+    mlmp_panel_t *pp = mlmp_panel(fig, 1, RC);
+    mlmp_panel_span(pp, 1, 3);
+    snprintf(l2s, sizeof l2s, "best trained %.3f (L%d H%d) = %.2f× chance %.3f (dashed)", bestp[0], pl[0], ph[0], bestp[0] / pc, pc);
+    mlmp_panel_set_title(pp, "Previous-token score A[i, i−1]", l2s);
+    mlmp_panel_set_legend(pp, MLMP_LEGEND_NONE);
     mlmp_panel_set_xcategories(pp, hl, (size_t)LH);
     mlmp_panel_set_ylabel(pp, "previous-token score");
     s1 = mlmp_add_bars(pp, R[0].prev[0], (size_t)LH, "trained");
     mlmp_series_set_color(s1, mlmp_rgb(0x0072b2));
-    mlmp_bars_set_value_format(s1, "%.3f");
+    mlmp_bars_set_value_format(s1, NULL);
     s2 = mlmp_add_bars(pp, R[1].prev[0], (size_t)LH, "init");
     mlmp_series_set_color(s2, mlmp_rgb(0xe69f00));
     mlmp_bars_set_value_format(s2, NULL);
     snprintf(lab, sizeof lab, "chance %.3f", pc);
     mlmp_series_set_color(mlmp_add_hline(pp, pc, lab), mlmp_rgb(0x555555));
     /* other periods */
-    mlmp_panel_t *pq = mlmp_panel(fig, 1, nsh + 1);
-    if (other_p > 0) snprintf(l2s, sizeof l2s, "trained %.3f at p = %d; elsewhere ≤ %.3f (p = %d)", at_n, n, other, other_p);
+    mlmp_panel_t *pq = mlmp_panel(fig, 1, RC + 3);
+    mlmp_panel_span(pq, 1, 3);
+    if (other_p > 0) snprintf(l2s, sizeof l2s, "%.3f at p = %d; elsewhere ≤ %.3f (p = %d)", at_n, n, other, other_p);
     else snprintf(l2s, sizeof l2s, "BOS + p random tokens twice");
-    mlmp_panel_set_title(pq, "Other repeat periods p: max induction score", l2s);
+    mlmp_panel_set_title(pq, "Other periods p: max induction", l2s);
+    mlmp_panel_set_legend(pq, MLMP_LEGEND_UPPER_RIGHT);
     mlmp_panel_set_xlabel(pq, "period p (trained: n)");
     mlmp_panel_set_ylabel(pq, "max induction score (log)");
     mlmp_panel_set_yscale(pq, MLMP_SCALE_LOG);
@@ -698,8 +704,8 @@ int mlm_analysis_09(int argc, char **argv, mlm_analysis_out *out) {
     mlmp_series_set_color(mlmp_add_vline(pq, n, lab), mlmp_rgb(0xcc79a7));
     free(pd);
     /* RoPE experiments */
-    mlmp_panel_t *pr = mlmp_panel(fig, 2, nsh);
-    mlmp_panel_span(pr, 1, 2);
+    mlmp_panel_t *pr = mlmp_panel(fig, 2, RC);
+    mlmp_panel_span(pr, 1, 6);
     snprintf(l2s, sizeof l2s, "all at position 0 (= RoPE off) vs shift by %ld; mean ‖logits‖: trained %.1f, init %.1f", shift, R[0].logit_norm,
              R[1].logit_norm);
     mlmp_panel_set_title(pr, "RoPE experiments on the whole model: logit change per position", l2s);
@@ -724,7 +730,8 @@ int mlm_analysis_09(int argc, char **argv, mlm_analysis_out *out) {
     char text[2400];
     snprintf(text, sizeof text,
              "TRAINED vs INIT (%s, %ld steps)\n"
-             "held-out: %d seqs, data seed %ld, T %d\n\n"
+             "held-out: %d seqs, data seed %ld, T %d\n"
+             "maps: BOS, x1..x%d at 1..%d, again at %d..%d\n\n"
              "max induction: trained %.3f (L%d H%d)\n"
              "               init    %.3f (%.2fx chance)\n"
              "chance %.4f; init heads > 2x: %d\n"
@@ -742,14 +749,21 @@ int mlm_analysis_09(int argc, char **argv, mlm_analysis_out *out) {
              "all at 0 == RoPE off: %s / %s\n"
              "records: |init - step 0| %.1e\n"
              "         |trained - step %.0f| %.1e",
-             cfg.name, steps, B, data_seed, T, best[0][0], bl[0][0], bh[0][0], best[1][0], best[1][0] / ic, ic, init_above_2x, bestp[0], bestp[1],
+             cfg.name, steps, B, data_seed, T, n, n, n + 1, T - 1, best[0][0], bl[0][0], bh[0][0], best[1][0], best[1][0] / ic, ic, init_above_2x, bestp[0], bestp[1],
              l0self[0], l0self[1], other, other_p, R[0].loss2[0], R[0].loss2[1], R[0].loss2[2], shift, R[0].acc2[0], R[0].acc2[1], R[0].acc2[2], best[0][0], best[0][1], best[0][2],
              R[0].mean_diff[1] / R[0].logit_norm, R[0].mean_diff[2] / R[0].logit_norm, R[1].mean_diff[1] / R[1].logit_norm,
              R[1].mean_diff[2] / R[1].logit_norm, R[1].loss2[0], R[1].loss2[1], R[0].pos0_is_norope ? "yes" : "NO",
              R[1].pos0_is_norope ? "yes" : "NO", dev_init, step_last, dev_trained);
-    mlmp_panel_set_text(mlmp_panel(fig, 3, nsh), text);
-    mlmp_panel_span(mlmp_panel(fig, 3, nsh), 1, 2);
+    mlmp_panel_set_text(mlmp_panel(fig, 3, RC), text);
+    mlmp_panel_span(mlmp_panel(fig, 3, RC), 1, 6);
     if (out) {
+        char period_note[600] = "";
+        if (other_p > 0)
+            snprintf(period_note, sizeof period_note,
+                     " Whether the heads copy or count is settled by other periods: repeated with period p ≠ %d the best induction "
+                     "score is at most %.3f (p = %d) against %.3f at p = %d, and layer 0 has no previous-token head (best %.3f, "
+                     "chance %.3f), which a content-matching induction circuit needs.",
+                     n, other, other_p, at_n, n, bestp[0], pc);
         snprintf(out->title, sizeof out->title, "Trained heads: an induction model against its initialisation");
         snprintf(out->finding, sizeof out->finding,
                  "After %ld training steps on the repeat task, %d of the %d heads of %s score above 0.5 on induction (attention from "
@@ -757,10 +771,10 @@ int mlm_analysis_09(int argc, char **argv, mlm_analysis_out *out) {
                  "level %.3f; at initialisation (the same seed) the best head scores %.3f, %.2f times chance, and %d head%s exceed twice "
                  "chance. Analysis 6's RoPE experiments now have a visible effect: putting every token at position 0 raises the trained "
                  "model's loss on the repeated half from %.4f to %.3f (its best induction score falls to %.3f), while shifting every "
-                 "position by %ld changes its logits by %.1e relative (loss %.4f): the trained model reads relative positions.",
+                 "position by %ld changes its logits by %.1e relative (loss %.4f): the trained model reads relative positions.%s",
                  steps, n_ind_heads, LH, cfg.name, best[0][0], bl[0][0], bh[0][0], best[0][0] / ic, ic, best[1][0], best[1][0] / ic,
                  init_above_2x, init_above_2x == 1 ? "" : "s", R[0].loss2[0], R[0].loss2[1], best[0][1], shift,
-                 R[0].mean_diff[2] / R[0].logit_norm, R[0].loss2[2]);
+                 R[0].mean_diff[2] / R[0].logit_norm, R[0].loss2[2], period_note);
         snprintf(out->caption, sizeof out->caption,
                  "Left: the attention map of every layer and head on one held-out sequence (BOS, %d random tokens, the same %d again; "
                  "row i = query position, column j = key position), trained model above, initialisation below; the dotted line is the "
