@@ -421,6 +421,18 @@ int mlm_analysis_09(int argc, char **argv, mlm_analysis_out *out) {
     if (mlm_arg_int_list(periods_s, 2, 63, 64, &per, &np)) return mlm_demo_fail(&d, "--periods '%s': give up to 64 periods in 2..63", periods_s) + 1;
     if (data_seed < 0) data_seed = (long)(d.seed + 1);
     if ((uint64_t)data_seed == d.seed) { free(per); return mlm_demo_fail(&d, "--data-seed must differ from --seed (held-out data)") + 1; }
+    mlm_config cfg;
+    mlm_train_default_config(&cfg);
+    if (layer >= cfg.n_layers || head >= cfg.n_heads) {
+        free(per);
+        return mlm_demo_fail(&d, "--layer %ld / --head %ld: the model has %d layers of %d heads", layer, head, cfg.n_layers, cfg.n_heads) + 1;
+    }
+    for (int k = 0; k < np; k++)
+        if (2 * per[k] > cfg.max_seq_len) {
+            int p = per[k];
+            free(per);
+            return mlm_demo_fail(&d, "--periods: %d needs %d positions, the model has %d", p, 2 * p, cfg.max_seq_len) + 1;
+        }
     if (mlm_demo_prepare(&d)) { free(per); return 1; }
     char rundir[1100];
     snprintf(rundir, sizeof rundir, "%s", run ? run : "");
@@ -428,12 +440,6 @@ int mlm_analysis_09(int argc, char **argv, mlm_analysis_out *out) {
     int trained_now = 0;
     if (mlm_induction_run_ensure(&d, rundir, steps, d.seed, &trained_now)) { free(per); return 1; }
 
-    mlm_config cfg;
-    mlm_train_default_config(&cfg);
-    if (layer >= cfg.n_layers || head >= cfg.n_heads) {
-        free(per);
-        return mlm_demo_fail(&d, "--layer %ld / --head %ld: the model has %d layers of %d heads", layer, head, cfg.n_layers, cfg.n_heads) + 1;
-    }
     mlm_err e;
     char path[1200];
     snprintf(path, sizeof path, "%s/model.bin", rundir);
@@ -573,7 +579,7 @@ int mlm_analysis_09(int argc, char **argv, mlm_analysis_out *out) {
         cJSON_AddNumberToObject(mp, "head", ph[k]);
         cJSON_AddNumberToObject(mp, "over_chance", bestp[k] / pc);
         cJSON *rp = cJSON_AddObjectToObject(o, "rope");
-        cJSON_AddNumberToObject(rp, "shift", (double)shift);
+        cJSON_AddNumberToObject(rp, "shift_by", (double)shift);
         cJSON_AddNumberToObject(rp, "mean_logit_norm", R[k].logit_norm);
         cJSON_AddBoolToObject(rp, "all_pos0_equals_rope_off", R[k].pos0_is_norope);
         for (int c = 0; c < NCOND; c++) {
