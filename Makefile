@@ -23,7 +23,8 @@ SAN     ?=
 WERROR  ?=
 PREFIX  ?= /usr/local
 
-BUILD := build/$(SCALAR)$(if $(SAN),-san)
+ARCH    ?=
+BUILD := build/$(SCALAR)$(if $(SAN),-san)$(if $(ARCH),-$(ARCH))
 
 PKGS := cairo pangocairo libcjson
 DEPS_OK := $(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes)
@@ -34,6 +35,7 @@ OPT     := $(if $(SAN),-O1 -fno-omit-frame-pointer $(SANFLAGS),-O2)
 CFLAGS  ?=
 CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -g $(OPT) $(WARN) -fopenmp -Ilib -Iplots -Idemos/common
 CFLAGS  += $(if $(filter double,$(SCALAR)),-DMLM_DOUBLE)
+CFLAGS  += $(if $(ARCH),-march=$(ARCH))
 CFLAGS  += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 LDFLAGS += -fopenmp $(if $(SAN),$(SANFLAGS))
@@ -56,7 +58,7 @@ DEMOS   := $(patsubst demos/%.c,$(BUILD)/demos/%,$(DEMO_SRC))
 TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES := $(patsubst tests/%.c,$(BUILD)/tests/%,$(BENCH_SRC))
 
-.PHONY: all deps demos test test-float test-double sanitize bench gallery clean install check-deps fuzz fuzz-smoke crosscheck
+.PHONY: all deps demos test test-float test-double test-portable sanitize bench gallery clean install check-deps fuzz fuzz-smoke crosscheck
 .DEFAULT_GOAL := all
 
 all: check-deps
@@ -134,6 +136,15 @@ test-double:
 
 $(BUILD)/tests/.built: $(TESTS) $(BENCHES)
 	@touch $@
+
+# The suite on the portable path: built for a CPU without AVX-512 (-march=x86-64-v2) and run
+# with the run-time dispatch forced to the plain C kernels (MLM_ISA=portable).
+test-portable: check-deps
+	@mkdir -p build; rm -f build/test-portable.log
+	@$(MAKE) --no-print-directory ARCH=x86-64-v2 build-all build/float-x86-64-v2/tests/.built || \
+	  { echo "make test-portable: the build failed (see above)"; echo "0 passed, 1 failed"; exit 1; }
+	@MLM_ISA=portable sh tests/run.sh build/float-x86-64-v2 build/test-portable.log || true
+	@sh tests/summary.sh build/test-portable.log
 
 sanitize: check-deps
 	@mkdir -p build; rm -f build/test-san.log
