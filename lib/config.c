@@ -248,6 +248,13 @@ mlm_status mlm_config_resolve(mlm_config *c, const char *spec, mlm_err *e) {
         snprintf(path, sizeof path, "%s/config.json", spec);
         if (stat(path, &sb) != 0)
             return mlm_fail(e, MLM_EINVAL, "model directory '%s': no config.json in it", spec);
+    } else if (ends_with(spec, ".safetensors")) {
+        /* a Hugging Face weight file: its shape is in the config.json beside it */
+        const char *slash = strrchr(spec, '/');
+        int dl = slash ? (int)(slash - spec) : 1;
+        snprintf(path, sizeof path, "%.*s/config.json", dl, slash ? spec : ".");
+        if (stat(path, &sb) != 0)
+            return mlm_fail(e, MLM_EINVAL, "model '%s': no config.json beside the safetensors file", spec);
     } else {
         snprintf(path, sizeof path, "%s", spec);
     }

@@ -2,10 +2,12 @@
  * named in the message, presets valid, MODEL resolution. */
 #include "check.h"
 #include "config.h"
+#include "hf_model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void bad(const char *json, const char *must_contain, const char *what) {
     mlm_config c;
@@ -62,6 +64,20 @@ int main(void) {
     CHECK(mlm_config_resolve(&r, path, &e) == MLM_OK && r.d_model == 100, "MODEL resolves a config file");
     CHECK(mlm_config_resolve(&r, "stories15m", &e) == MLM_OK && r.d_model == 288, "MODEL resolves a preset");
     CHECK(mlm_config_resolve(&r, "no-such-model", &e) != MLM_OK && strstr(e.msg, "no-such-model"), "unknown MODEL is an error naming it");
+    /* a Hugging Face directory and its .safetensors file resolve through the config.json */
+    {
+        char hf[600], st[700];
+        snprintf(hf, sizeof hf, "%s/hfcfg", getenv("MLM_TMP") ? getenv("MLM_TMP") : "/tmp");
+        mkdir(hf, 0777);
+        mlm_model *m = mlm_model_new(mlm_preset_find("block-demo"), &e);
+        mlm_hf_save_opts so = {MLM_ST_F32, 1, MLM_ROPE_ADJACENT};
+        int saved = m && mlm_hf_save(m, hf, &so, &e) == MLM_OK;
+        snprintf(st, sizeof st, "%s/model.safetensors", hf);
+        CHECK(saved && mlm_config_resolve(&r, hf, &e) == MLM_OK && r.d_model == 64 && r.n_kv_heads == 2,
+              "MODEL resolves a Hugging Face directory");
+        CHECK(saved && mlm_config_resolve(&r, st, &e) == MLM_OK && r.d_model == 64, "MODEL resolves a .safetensors file by its config.json");
+        mlm_model_free(m);
+    }
 
     /* every bad-config case names the field */
     bad("{\"d_model\": 64, \"n_heads\": 4, \"colour\": 1}", "\"colour\"", "unknown key is an error naming it");
