@@ -3,11 +3,12 @@
  * properties their teaching pages claim are checked in their JSON
  * (docs/analysis-9-trained-heads.md, docs/analysis-10-induction-forming.md).
  *
- * The float build trains the full 400 steps (~15 s). The double build and the sanitizer
- * (MLM_SANITIZE) train 200 steps to stay under a minute, and check only what a short run
- * guarantees: the scores grow well above chance, the loss falls, and the phase-change step
- * is reported exactly when a snapshot passes the threshold. The run directory's reuse check
- * is exercised with a 5-step run. */
+ * The float build trains the full 400 steps (~10 s). To stay under a minute the double build
+ * trains 200 steps (the scores still grow well above chance) and the sanitizer (MLM_SANITIZE,
+ * ~0.35 s a step) 60 steps with a smaller held-out batch; short runs check only what they
+ * guarantee: the untrained model's scores, the loss falling, RoPE's properties, and the
+ * phase-change step reported exactly when a snapshot passes the threshold. The run
+ * directory's reuse check is exercised with a 5-step run. */
 #include "check.h"
 
 #include <cjson/cJSON.h>
@@ -84,14 +85,16 @@ int main(void) {
     snprintf(bdir, sizeof bdir, "%s", b ? b : "build/float");
     snprintf(out, sizeof out, "%s/demos_trained", getenv("MLM_TMP") ? getenv("MLM_TMP") : "/tmp");
     mkdir(out, 0777);
-    const int full = !getenv("MLM_SANITIZE") && !strstr(bdir, "double");
-    const int steps = full ? 400 : 200;
+    const int san = getenv("MLM_SANITIZE") != NULL, full = !san && !strstr(bdir, "double"), medium = !san && !full;
+    const int steps = full ? 400 : medium ? 200 : 60;
     char args[1200], rundir[800];
     snprintf(rundir, sizeof rundir, "%s/run", out);
 
     /* 09 trains the run, 10 reuses it */
     snprintf(args, sizeof args, "--run %s --steps %d", rundir, steps);
-    CHECK(run("09_trained_heads", args, "09.log") == 0, "09_trained_heads runs (and trains the pinned model into its --run directory)");
+    char args09[1300];
+    snprintf(args09, sizeof args09, "%s%s", args, san ? " --batch 4 --periods 16,32" : "");
+    CHECK(run("09_trained_heads", args09, "09.log") == 0, "09_trained_heads runs (and trains the pinned model into its --run directory)");
     CHECK(log_has("09.log", "training the pinned induction-2l model"), "09 says that it trains");
     files("09_trained_heads");
     const int rc10 = run("10_induction_forming", args, "10.log");
@@ -127,8 +130,8 @@ int main(void) {
             CHECK(at(j, "periods.trained_at_training_period") > 0.5 && at(j, "periods.trained_best_other_score") < 0.5,
                   "09: the heads score above 0.5 only at the trained period (other periods below)");
             CHECK(at(j, "trained.max_prev.score") < pc, "09: no previous-token head in the trained model (below chance)");
-        } else {
-            CHECK(tb > 4 * ic, "09 (short run): the trained model's best induction score is above 4x chance");
+        } else if (medium) {
+            CHECK(tb > 4 * ic, "09 (200 steps): the trained model's best induction score is above 4x chance");
         }
         CHECK(at(j, "trained.rope.shift.relative_logit_diff") < 1e-4 && at(j, "init.rope.shift.relative_logit_diff") < 1e-4,
               "09: shifting every position changes the logits only by rounding (RoPE is relative)");
@@ -151,11 +154,12 @@ int main(void) {
         const double pcs = num(j, "phase_change_step");
         CHECK(first < 0 ? cJSON_IsNull(get(j, "phase_change_step")) : pcs == cJSON_GetArrayItem(ss, first)->valuedouble,
               "10: phase_change_step is the first snapshot whose max induction exceeds the threshold");
-        CHECK(num(j, "loss_end") < num(j, "loss_start") - 0.5, "10: the training loss falls (by more than 0.5 nat)");
+        CHECK(num(j, "loss_end") < num(j, "loss_start") - (san ? 0.1 : 0.5), "10: the training loss falls");
         const cJSON *ev = get(j, "evals");
         const int ne = cJSON_GetArraySize(ev);
-        CHECK(ne >= 2 && num(cJSON_GetArrayItem(ev, ne - 1), "second_half") < num(cJSON_GetArrayItem(ev, 0), "second_half"),
-              "10: the held-out loss of the repeated half falls");
+        if (!san)
+            CHECK(ne >= 2 && num(cJSON_GetArrayItem(ev, ne - 1), "second_half") < num(cJSON_GetArrayItem(ev, 0), "second_half"),
+                  "10: the held-out loss of the repeated half falls");
         if (full) {
             CHECK(isfinite(pcs) && pcs > 0 && pcs < steps, "10: the phase change happens during the run (not at initialisation)");
             CHECK(fabs(num(j, "steepest_loss_drop_step") - pcs) <= 50,
@@ -178,7 +182,7 @@ int main(void) {
     }
     snprintf(args, sizeof args, "--run %s/tiny --steps 6", out);
     CHECK(run("10_induction_forming", args, "t3.log") == 0 && log_has("t3.log", "6 steps"), "another --steps retrains into the directory");
-    snprintf(args, sizeof args, "--run %s/tiny --steps 6 --seed 7", out);
+    snprintf(args, sizeof args, "--run %s/tiny --steps 6 --seed 7 --batch 2 --periods 32", out);
     CHECK(run("09_trained_heads", args, "t4.log") == 0 && log_has("t4.log", "training the pinned"), "another --seed retrains too");
     /* bad flags */
     CHECK(run("09_trained_heads", "--layer 9", "bad.log") != 0 && log_has("bad.log", "09_trained_heads:"), "09: a layer the model lacks is refused");
