@@ -425,7 +425,7 @@ int mlm_analysis_10(int argc, char **argv, mlm_analysis_out *out) {
     if (kp >= 0)
         off += snprintf(text + off, sizeof text - off,
                         "phase change (max induction > %.2f):\n  first at step %.0f (L%d H%d, %.3f)\n  crossing ~ step %.0f\n"
-                        "  all heads < 2x chance until %.0f\n\n",
+                        "  all heads below 2x chance to %.0f\n\n",
                         thr, phase_step, maxhead[kp] / H, maxhead[kp] % H, maxind[kp], cross_step, klast_low >= 0 ? R.step[klast_low] : NAN);
     else off += snprintf(text + off, sizeof text - off, "no snapshot above %.2f\n  (best %.3f)\n\n", thr, maxind[ns - 1]);
     off += snprintf(text + off, sizeof text - off,
