@@ -10,16 +10,19 @@ const char *mlm_task_name(mlm_task_kind k) {
     case MLM_TASK_REPEAT: return "repeat";
     case MLM_TASK_SORT: return "sort";
     case MLM_TASK_TEXT: return "text";
+    case MLM_TASK_REPEAT_VAR: return "repeat-var";
     }
     return "?";
 }
 
 int mlm_task_parse(const char *s, mlm_task_kind *k) {
     if (!s) return -1;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < MLM_TASK_KINDS; i++)
         if (!strcmp(s, mlm_task_name((mlm_task_kind)i))) { *k = (mlm_task_kind)i; return 0; }
     return -1;
 }
+
+int mlm_task_min_period(const mlm_task *t) { return t->n / 4 > 2 ? t->n / 4 : 2; }
 
 int mlm_task_seq_len(const mlm_task *t) { return t->kind == MLM_TASK_SORT ? 2 * t->n + 1 : 2 * t->n; }
 
@@ -29,11 +32,11 @@ static size_t text_split(const mlm_task *t) { return t->text_len / 10 * 9; }
 
 mlm_status mlm_task_validate(const mlm_task *t, mlm_err *e) {
     if (!t) return mlm_fail(e, MLM_EINVAL, "task: NULL");
-    if (t->kind != MLM_TASK_REPEAT && t->kind != MLM_TASK_SORT && t->kind != MLM_TASK_TEXT)
+    if (t->kind != MLM_TASK_REPEAT && t->kind != MLM_TASK_SORT && t->kind != MLM_TASK_TEXT && t->kind != MLM_TASK_REPEAT_VAR)
         return mlm_fail(e, MLM_EINVAL, "task: unknown kind %d", (int)t->kind);
     if (t->n < 2 || t->n > 1 << 20) return mlm_fail(e, MLM_EINVAL, "task %s: n (%d) must be in [2, 1048576]", mlm_task_name(t->kind), t->n);
-    if (t->kind == MLM_TASK_REPEAT && t->vocab < 3)
-        return mlm_fail(e, MLM_EINVAL, "task repeat: vocab (%d) must be at least 3", t->vocab);
+    if ((t->kind == MLM_TASK_REPEAT || t->kind == MLM_TASK_REPEAT_VAR) && t->vocab < 3)
+        return mlm_fail(e, MLM_EINVAL, "task %s: vocab (%d) must be at least 3", mlm_task_name(t->kind), t->vocab);
     if (t->kind == MLM_TASK_SORT && t->vocab < 4)
         return mlm_fail(e, MLM_EINVAL, "task sort: vocab (%d) must be at least 4", t->vocab);
     if (t->kind == MLM_TASK_TEXT) {
@@ -70,14 +73,23 @@ mlm_status mlm_task_batch(const mlm_task *t, uint64_t seed, uint64_t stream, int
     int *s = malloc(sizeof(int) * (size_t)(T + 1));
     if (!s) return mlm_fail(e, MLM_ENOMEM, "task batch: out of memory");
     for (int b = 0; b < B; b++) {
-        if (t->kind == MLM_TASK_REPEAT) {
+        int from = n; /* part 1: positions from..T-1 */
+        if (t->kind == MLM_TASK_REPEAT_VAR) {
+            const int pmin = mlm_task_min_period(t);
+            const int p = pmin + (int)mlm_rng_below(&r, (uint32_t)(n - pmin + 1));
+            const int f = 2 * (n - p); /* filler s[1..f], first copy s[f+1..f+p], second s[f+p+1..2n] */
+            s[0] = MLM_TASK_BOS;
+            for (int i = 1; i <= f + p; i++) s[i] = 1 + (int)mlm_rng_below(&r, (uint32_t)(t->vocab - 1));
+            for (int i = 1; i <= p; i++) s[f + p + i] = s[f + i];
+            from = 2 * n - p + 1;
+        } else if (t->kind == MLM_TASK_REPEAT) {
             s[0] = MLM_TASK_BOS;
             for (int i = 1; i <= n; i++) s[i] = 1 + (int)mlm_rng_below(&r, (uint32_t)(t->vocab - 1));
             for (int i = 1; i <= n; i++) s[n + i] = s[i];
         } else if (t->kind == MLM_TASK_SORT) {
             s[0] = MLM_TASK_BOS;
             for (int i = 1; i <= n; i++) s[i] = 2 + (int)mlm_rng_below(&r, (uint32_t)(t->vocab - 2));
-            s[n + 1] = MLM_TASK_SEP;
+            s[n + 1] = MLM_TASK_SEP; /* part 1 from position n: SEP and the sorted output */
             memcpy(s + n + 2, s + 1, sizeof(int) * (size_t)n);
             qsort(s + n + 2, (size_t)n, sizeof(int), cmp_int);
         } else {
@@ -89,10 +101,9 @@ mlm_status mlm_task_batch(const mlm_task *t, uint64_t seed, uint64_t stream, int
         for (int i = 0; i < T; i++) {
             tokens[(size_t)b * T + i] = s[i];
             targets[(size_t)b * T + i] = s[i + 1];
+            if (part) part[(size_t)b * T + i] = (unsigned char)(i >= from);
         }
     }
-    if (part)
-        for (int i = 0; i < T; i++) part[i] = (unsigned char)(i >= n);
     free(s);
     return MLM_OK;
 }

@@ -205,7 +205,7 @@ mlm_status mlm_trainer_eval(const mlm_trainer *t, mlm_eval_point *out, mlm_err *
     if (!t || !out) return mlm_fail(e, MLM_EINVAL, "train eval: NULL argument");
     const int B = t->opts.eval_batch, T = t->T, V = t->cfg.vocab_size;
     int *tok = malloc(sizeof(int) * (size_t)B * T), *tg = malloc(sizeof(int) * (size_t)B * T);
-    unsigned char *part = malloc((size_t)T);
+    unsigned char *part = malloc((size_t)B * T);
     mlm_acts *a = mlm_acts_new(&t->cfg, B, T, 0, e);
     mlm_status st = MLM_OK;
     if (!a) { st = MLM_EINVAL; goto done; }
@@ -223,8 +223,9 @@ mlm_status mlm_trainer_eval(const mlm_trainer *t, mlm_eval_point *out, mlm_err *
             double z = 0;
             for (int v = 0; v < V; v++) z += exp((double)lg[v] - mx);
             double nll = mx + log(z) - (double)lg[tg[(size_t)b * T + i]];
-            sum[part[i]] += nll;
-            cnt[part[i]]++;
+            const int k = part[(size_t)b * T + i];
+            sum[k] += nll;
+            cnt[k]++;
         }
     out->step = t->step;
     out->loss = (sum[0] + sum[1]) / (double)(cnt[0] + cnt[1]);

@@ -93,7 +93,7 @@ static void test_tasks(void) {
     int T = mlm_task_seq_len(&rep);
     CHECK(T == 2 * n, "repeat: T = 2n");
     int tok[4 * 11], tg[4 * 11], tok2[4 * 11], tg2[4 * 11];
-    unsigned char part[11];
+    unsigned char part[4 * 11];
     mlm_task_batch(&rep, 7, 3, 0, B, tok, tg, part, &e);
     int ok = 1;
     for (int b = 0; b < B; b++) {
@@ -152,6 +152,49 @@ static void test_tasks(void) {
     tx.text_len = len;
     tx.vocab = 64;
     CHECK(mlm_task_validate(&tx, &e) == MLM_EINVAL && strstr(e.msg, "256"), "text: vocab must be 256");
+    /* repeat-var: BOS, filler of 2(n - p), p tokens, the same p again; p in [max(2, n/4), n] per
+     * sequence; part 1 = targets x_2..x_p of the second copy (per row) */
+    {
+        const int vn = 12, VB = 64;
+        mlm_task var = {MLM_TASK_REPEAT_VAR, vn, 16, NULL, 0};
+        const int VT = mlm_task_seq_len(&var), pmin = mlm_task_min_period(&var);
+        CHECK(VT == 2 * vn && pmin == 3, "repeat-var: T = 2n, smallest period max(2, n/4)");
+        int *vt = malloc(sizeof(int) * VB * VT), *vg = malloc(sizeof(int) * VB * VT), *vt2 = malloc(sizeof(int) * VB * VT),
+            *vg2 = malloc(sizeof(int) * VB * VT);
+        unsigned char *vp = malloc((size_t)VB * VT), *vp2 = malloc((size_t)VB * VT);
+        CHECK(mlm_task_batch(&var, 7, 3, 0, VB, vt, vg, vp, &e) == MLM_OK, "repeat-var: a batch");
+        int seen[13] = {0};
+        ok = 1;
+        for (int b = 0; b < VB; b++) {
+            const int *s = vt + b * VT, *t = vg + b * VT;
+            const unsigned char *pp = vp + b * VT;
+            int from = 0;
+            while (from < VT && !pp[from]) from++;
+            const int p = 2 * vn + 1 - from; /* part 1 starts at 2n - p + 1 */
+            ok &= p >= pmin && p <= vn;
+            if (p < pmin || p > vn) continue;
+            seen[p] = 1;
+            ok &= s[0] == MLM_TASK_BOS;
+            for (int i = 1; i < VT; i++) ok &= s[i] >= 1 && s[i] < 16;
+            for (int i = 2 * vn - p + 1; i < VT; i++) ok &= s[i] == s[i - p];   /* the second copy */
+            ok &= t[VT - 1] == s[VT - p];                                         /* its last token */
+            for (int i = 0; i + 1 < VT; i++) ok &= t[i] == s[i + 1];
+            for (int i = from; i < VT; i++) ok &= pp[i] == 1;
+        }
+        int nseen = 0;
+        for (int p = pmin; p <= vn; p++) nseen += seen[p];
+        CHECK(ok, "repeat-var: BOS, tokens in [1, V), a period-p copy at the end, part 1 = its targets x_2..x_p");
+        CHECK(nseen == vn - pmin + 1, "repeat-var: every period in [pmin, n] occurs in 64 sequences");
+        mlm_task_batch(&var, 7, 3, 0, VB, vt2, vg2, vp2, &e);
+        CHECK(!memcmp(vt, vt2, sizeof(int) * VB * VT) && !memcmp(vg, vg2, sizeof(int) * VB * VT) && !memcmp(vp, vp2, (size_t)VB * VT),
+              "repeat-var: same (seed, stream) gives the same batch and parts");
+        mlm_task_batch(&var, 7, 3, 1, VB, vt2, vg2, vp2, &e);
+        CHECK(memcmp(vt, vt2, sizeof(int) * VB * VT), "repeat-var: the held-out batch differs");
+        var.vocab = 2;
+        CHECK(mlm_task_validate(&var, &e) == MLM_EINVAL && strstr(e.msg, "repeat-var"), "repeat-var: vocab < 3 is rejected");
+        CHECK(mlm_task_parse("repeat-var", &var.kind) == 0 && var.kind == MLM_TASK_REPEAT_VAR, "repeat-var: the name parses");
+        free(vt); free(vg); free(vt2); free(vg2); free(vp); free(vp2);
+    }
     mlm_task badn = {MLM_TASK_REPEAT, 1, 16, NULL, 0};
     CHECK(mlm_task_validate(&badn, &e) == MLM_EINVAL && strstr(e.msg, "n (1)"), "n < 2 is rejected");
     mlm_task_kind k;

@@ -180,6 +180,13 @@ static void test_other_tasks(void) {
     mlm_trainer *t = mlm_trainer_new(&c, &o, NULL, &e);
     CHECK(t && mlm_trainer_run(t, 6, NULL, NULL, &e) == MLM_OK && t->T == 13 && isfinite(t->loss_hist[5]), "sort task: 6 steps at T = 2n + 1");
     mlm_trainer_free(t);
+    small_run(&c, &o, 6);
+    o.task.kind = MLM_TASK_REPEAT_VAR;
+    t = mlm_trainer_new(&c, &o, NULL, &e);
+    CHECK(t && mlm_trainer_run(t, 6, NULL, NULL, &e) == MLM_OK && t->T == 2 * o.task.n && isfinite(t->loss_hist[5]) && t->n_evals > 0 &&
+              isfinite(t->evals[t->n_evals - 1].first_half) && isfinite(t->evals[t->n_evals - 1].second_half),
+          "repeat-var task: 6 steps at T = 2n, both half losses evaluated");
+    mlm_trainer_free(t);
     size_t len = 4000;
     unsigned char *text = malloc(len);
     for (size_t i = 0; i < len; i++) text[i] = (unsigned char)("the quick brown fox jumps over the lazy dog. "[i % 45]);

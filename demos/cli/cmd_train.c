@@ -20,7 +20,8 @@ static void usage(FILE *f) {
             "usage: microlm train --out DIR [options]\n"
             "  --out DIR            run directory: model.bin (llama2.c), optim.bin, config.json, train.json,\n"
             "                       loss.json, heads.json, summary.json (created; files replaced atomically)\n"
-            "  --task T             repeat (default: BOS + n random tokens twice), sort, text\n"
+            "  --task T             repeat (default: BOS + n random tokens twice), repeat-var (a period p\n"
+            "                       in [n/4, n] per sequence: BOS, 2(n-p) random tokens, p tokens twice), sort, text\n"
             "  --text FILE          the text file of --task text (bytes are tokens, vocab 256)\n"
             "  --config SPEC        model shape: a preset name or config .json (default: the pinned\n"
             "                       induction-2l model: 2 layers, d 64, 4 heads, d_ff 128, vocab 64)\n"
@@ -213,7 +214,7 @@ int mlm_cmd_train(int argc, char **argv) {
             if (mlm_config_resolve(&cfg, config_s, &e)) { fprintf(stderr, "microlm: train: --config: %s\n", e.msg); free(text); return 2; }
         } else mlm_train_default_config(&cfg);
         if (task_s && mlm_task_parse(task_s, &o.task.kind)) {
-            fprintf(stderr, "microlm: train: --task '%s' is not one of repeat, sort, text\n", task_s);
+            fprintf(stderr, "microlm: train: --task '%s' is not one of repeat, repeat-var, sort, text\n", task_s);
             free(text);
             return 2;
         }

@@ -289,9 +289,10 @@ static int analyse(const mlm_model *m, const int *tok, const int *tg, const unsi
                     nn += (double)lb[v] * lb[v];
                 }
                 int y = tg[(int64_t)b * T + t];
-                sum[part[t]] += mx + log(z) - (double)lg[y];
-                cnt[part[t]] += 1;
-                if (part[t]) hit += am == y;
+                const int k = part[(size_t)b * T + t];
+                sum[k] += mx + log(z) - (double)lg[y];
+                cnt[k] += 1;
+                if (k) hit += am == y;
                 r->diff[c][t] += sqrt(dd) / B;
                 lnorm += sqrt(nn) / ((double)B * T);
             }
@@ -454,9 +455,10 @@ int mlm_analysis_09(int argc, char **argv, mlm_analysis_out *out) {
 
     /* the held-out batch of task (1) */
     mlm_task task = defo.task;
+    task.kind = MLM_TASK_REPEAT; /* task (1), whatever the run trained on */
     const int n = task.n, T = mlm_task_seq_len(&task), B = (int)batch, L = cfg.n_layers, H = cfg.n_heads, LH = L * H;
     int *tok = malloc(sizeof(int) * (size_t)B * T), *tg = malloc(sizeof(int) * (size_t)B * T);
-    unsigned char *part = malloc((size_t)T);
+    unsigned char *part = malloc((size_t)B * T);
     model_run R[2];   /* 0 trained, 1 init */
     memset(R, 0, sizeof R);
     double *pbest = malloc(sizeof(double) * (size_t)np * 2), *pchance = malloc(sizeof(double) * (size_t)np),
