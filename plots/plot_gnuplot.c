@@ -14,11 +14,12 @@
 #include <unistd.h>
 
 /* ---- strings ----------------------------------------------------------------------------- */
-/* pango markup -> gnuplot enhanced text, escaped for a double-quoted gnuplot string */
+/* pango markup -> gnuplot enhanced text (enhanced = 0: plain text, nothing parsed), escaped for a
+ * double-quoted gnuplot string */
 static void gp_text(mlmp__buf *b, const char *s, int enhanced) {
     if (!s) return;
     for (const char *p = s; *p;) {
-        if (*p == '<') {
+        if (*p == '<' && enhanced) {
             const char *e = strchr(p, '>');
             if (e) {
                 size_t n = (size_t)(e - p + 1);
@@ -34,7 +35,7 @@ static void gp_text(mlmp__buf *b, const char *s, int enhanced) {
                 continue;
             }
         }
-        if (*p == '&') {
+        if (*p == '&' && enhanced) {
             static const struct { const char *ent, *ch; } ents[] = {{"&lt;", "<"}, {"&gt;", ">"}, {"&amp;", "&"}, {"&quot;", "\""}, {"&apos;", "'"}};
             int done = 0;
             for (size_t k = 0; k < sizeof ents / sizeof ents[0]; k++)
