@@ -22,7 +22,7 @@ int mlm_task_parse(const char *s, mlm_task_kind *k) {
     return -1;
 }
 
-int mlm_task_min_period(const mlm_task *t) { return t->n / 4 > 2 ? t->n / 4 : 2; }
+int mlm_task_min_period(const mlm_task *t) { return t->pmin > 0 ? t->pmin : t->n / 4 > 2 ? t->n / 4 : 2; }
 
 int mlm_task_seq_len(const mlm_task *t) { return t->kind == MLM_TASK_SORT ? 2 * t->n + 1 : 2 * t->n; }
 
@@ -37,6 +37,11 @@ mlm_status mlm_task_validate(const mlm_task *t, mlm_err *e) {
     if (t->n < 2 || t->n > 1 << 20) return mlm_fail(e, MLM_EINVAL, "task %s: n (%d) must be in [2, 1048576]", mlm_task_name(t->kind), t->n);
     if ((t->kind == MLM_TASK_REPEAT || t->kind == MLM_TASK_REPEAT_VAR) && t->vocab < 3)
         return mlm_fail(e, MLM_EINVAL, "task %s: vocab (%d) must be at least 3", mlm_task_name(t->kind), t->vocab);
+    if (t->pmin < 0 || (t->pmin > 0 && (t->kind != MLM_TASK_REPEAT_VAR || t->pmin < 2 || t->pmin > t->n)))
+        return mlm_fail(e, MLM_EINVAL, "task %s: pmin (%d) must be 0 (the default) or, for repeat-var, in [2, n = %d]", mlm_task_name(t->kind),
+                        t->pmin, t->n);
+    if (t->band < 0 || (t->band > 0 && t->kind != MLM_TASK_REPEAT_VAR))
+        return mlm_fail(e, MLM_EINVAL, "task %s: band (%d) must be 0 (the default) or, for repeat-var, positive", mlm_task_name(t->kind), t->band);
     if (t->kind == MLM_TASK_SORT && t->vocab < 4)
         return mlm_fail(e, MLM_EINVAL, "task sort: vocab (%d) must be at least 4", t->vocab);
     if (t->kind == MLM_TASK_TEXT) {
@@ -75,7 +80,7 @@ mlm_status mlm_task_batch(const mlm_task *t, uint64_t seed, uint64_t stream, int
     for (int b = 0; b < B; b++) {
         int from = n; /* part 1: positions from..T-1 */
         if (t->kind == MLM_TASK_REPEAT_VAR) {
-            const int pmin = mlm_task_min_period(t);
+            const int pmin = !heldout && stream < (uint64_t)t->band ? t->n - t->n / 4 : mlm_task_min_period(t);
             const int p = pmin + (int)mlm_rng_below(&r, (uint32_t)(n - pmin + 1));
             const int f = 2 * (n - p); /* filler s[1..f], first copy s[f+1..f+p], second s[f+p+1..2n] */
             s[0] = MLM_TASK_BOS;

@@ -7,9 +7,13 @@
  * Sequences (BOS = token 0; the model reads T tokens and predicts the next one at each):
  *   repeat  s = BOS x_1..x_n x_1..x_n, x_i uniform over [1, V)      T = 2n, targets s[1..2n]
  *   repeat-var  s = BOS f_1..f_{2(n-p)} x_1..x_p x_1..x_p, every token uniform over [1, V), the
- *           period p uniform over [pmin, n] per sequence, pmin = max(2, n/4)   T = 2n
+ *           period p uniform over [pmin, n] per sequence, pmin = max(2, n/4) by default  T = 2n
  *           (the same length as repeat; p = n is a repeat sequence. The period varies, so a
  *           model can only predict the second copy by matching content: an induction circuit)
+ *           Curriculum (band > 0): training streams below `band` draw p from the narrow band
+ *           [n - n/4, n] instead (a near-fixed period gives a positional foothold from which the
+ *           previous-token and content-matching heads form; docs/training.md); later streams
+ *           and every held-out batch draw from [pmin, n].
  *   sort    s = BOS x_1..x_n SEP y_1..y_n, y = sorted(x), SEP = 1, x_i uniform over [2, V)
  *                                                                  T = 2n + 1
  *   text    T + 1 consecutive bytes of the file starting at a random offset (V = 256)  T = 2n
@@ -34,6 +38,8 @@ typedef struct {
     int vocab;                   /* tokens are drawn from [first, vocab); text needs 256 */
     const unsigned char *text;   /* text: the file's bytes (borrowed, not owned) */
     size_t text_len;
+    int pmin;                    /* repeat-var: the smallest period, in [2, n]; 0 = max(2, n/4) (other tasks: 0) */
+    int band;                    /* repeat-var: training streams below band use periods [n - n/4, n] (0 = none) */
 } mlm_task;
 
 /* "repeat", "sort", "text", "repeat-var". */
@@ -48,7 +54,7 @@ int mlm_task_seq_len(const mlm_task *t);
  * long enough for one window in each of the training and held-out regions. */
 mlm_status mlm_task_validate(const mlm_task *t, mlm_err *e);
 
-/* Smallest period of repeat-var: max(2, n/4). */
+/* Smallest period of repeat-var: pmin, or max(2, n/4) when pmin is 0. */
 int mlm_task_min_period(const mlm_task *t);
 
 /* Fills one batch: tokens (B*T) and targets (B*T) row-major (B, T); part (B*T) (may be NULL)

@@ -241,7 +241,7 @@ done:
 
 mlm_status mlm_trainer_scores(const mlm_trainer *t, mlm_headscores *s, mlm_err *e) {
     if (!t || !s) return mlm_fail(e, MLM_EINVAL, "train scores: NULL argument");
-    mlm_task rep = {MLM_TASK_REPEAT, t->opts.task.n, t->cfg.vocab_size, NULL, 0};
+    mlm_task rep = {MLM_TASK_REPEAT, t->opts.task.n, t->cfg.vocab_size, NULL, 0, 0, 0};
     const int B = t->opts.score_batch, T = mlm_task_seq_len(&rep);
     int *tok = malloc(sizeof(int) * (size_t)B * T), *tg = malloc(sizeof(int) * (size_t)B * T);
     mlm_status st;
@@ -488,8 +488,8 @@ static uint64_t fnv1a(const unsigned char *p, size_t n) {
 static char *train_json(const mlm_trainer *t, const char *weights) {
     const mlm_train_opts *o = &t->opts;
     sbuf b = {0};
-    sb_printf(&b, "{\n  \"version\": 1, \"task\": \"%s\", \"n\": %d, \"vocab\": %d,\n  \"text_path\": ", mlm_task_name(o->task.kind),
-              o->task.n, o->task.vocab);
+    sb_printf(&b, "{\n  \"version\": 1, \"task\": \"%s\", \"n\": %d, \"vocab\": %d, \"pmin\": %d, \"band\": %d,\n  \"text_path\": ",
+              mlm_task_name(o->task.kind), o->task.n, o->task.vocab, o->task.pmin, o->task.band);
     sb_str(&b, o->text_path);
     sb_printf(&b, ", \"text_len\": %zu, \"text_hash\": \"%016llx\",\n", o->task.kind == MLM_TASK_TEXT ? o->task.text_len : (size_t)0,
               o->task.kind == MLM_TASK_TEXT ? (unsigned long long)fnv1a(o->task.text, o->task.text_len) : 0ull);
@@ -606,6 +606,14 @@ mlm_trainer *mlm_trainer_resume(const char *dir, const unsigned char *text, size
     o.task.n = (int)v;
     if (json_int(tj, "vocab", 3, 1 << 24, &v, "train.json", e)) goto fail;
     o.task.vocab = (int)v;
+    if (cJSON_GetObjectItemCaseSensitive(tj, "pmin")) { /* absent in runs saved before repeat-var: 0 */
+        if (json_int(tj, "pmin", 0, 1 << 20, &v, "train.json", e)) goto fail;
+        o.task.pmin = (int)v;
+    }
+    if (cJSON_GetObjectItemCaseSensitive(tj, "band")) {
+        if (json_int(tj, "band", 0, 1e8, &v, "train.json", e)) goto fail;
+        o.task.band = (int)v;
+    }
     if (json_int(tj, "batch", 1, 65536, &v, "train.json", e)) goto fail;
     o.batch = (int)v;
     if (json_int(tj, "steps", 1, 1e8, &v, "train.json", e)) goto fail;

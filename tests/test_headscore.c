@@ -62,7 +62,7 @@ static void test_hand_patterns(void) {
 
 static void test_model_scores(void) {
     mlm_model *m = fx_tiny_model(0, 2, 32, 5);
-    mlm_task rep = {MLM_TASK_REPEAT, 8, 32, NULL, 0};
+    mlm_task rep = {MLM_TASK_REPEAT, 8, 32, NULL, 0, 0, 0};
     int B = 3, T = mlm_task_seq_len(&rep), tok[3 * 16], tg[3 * 16];
     mlm_err e;
     CHECK(mlm_task_batch(&rep, 1, 0, 1, B, tok, tg, NULL, &e) == MLM_OK, "a held-out repeat batch");
@@ -89,7 +89,7 @@ static void test_model_scores(void) {
 static void test_tasks(void) {
     mlm_err e;
     const int n = 5, B = 4;
-    mlm_task rep = {MLM_TASK_REPEAT, n, 16, NULL, 0};
+    mlm_task rep = {MLM_TASK_REPEAT, n, 16, NULL, 0, 0, 0};
     int T = mlm_task_seq_len(&rep);
     CHECK(T == 2 * n, "repeat: T = 2n");
     int tok[4 * 11], tg[4 * 11], tok2[4 * 11], tg2[4 * 11];
@@ -112,7 +112,7 @@ static void test_tasks(void) {
     CHECK(memcmp(tok, tok2, sizeof(int) * (size_t)B * T), "another stream gives another batch");
     mlm_task_batch(&rep, 7, 3, 1, B, tok2, tg2, NULL, &e);
     CHECK(memcmp(tok, tok2, sizeof(int) * (size_t)B * T), "the held-out batch differs from training stream 3");
-    mlm_task srt = {MLM_TASK_SORT, n, 16, NULL, 0};
+    mlm_task srt = {MLM_TASK_SORT, n, 16, NULL, 0, 0, 0};
     T = mlm_task_seq_len(&srt);
     CHECK(T == 2 * n + 1, "sort: T = 2n + 1");
     mlm_task_batch(&srt, 7, 0, 0, B, tok, tg, part, &e);
@@ -134,7 +134,7 @@ static void test_tasks(void) {
     size_t len = 2000;
     unsigned char *text = malloc(len);
     for (size_t i = 0; i < len; i++) text[i] = (unsigned char)(i < 1800 ? 'a' + i % 26 : '0' + i % 10);
-    mlm_task tx = {MLM_TASK_TEXT, 8, 256, text, len};
+    mlm_task tx = {MLM_TASK_TEXT, 8, 256, text, len, 0, 0};
     T = mlm_task_seq_len(&tx);
     int ttok[4 * 16], ttg[4 * 16];
     mlm_task_batch(&tx, 1, 0, 0, 4, ttok, ttg, NULL, &e);
@@ -156,7 +156,7 @@ static void test_tasks(void) {
      * sequence; part 1 = targets x_2..x_p of the second copy (per row) */
     {
         const int vn = 12, VB = 64;
-        mlm_task var = {MLM_TASK_REPEAT_VAR, vn, 16, NULL, 0};
+        mlm_task var = {MLM_TASK_REPEAT_VAR, vn, 16, NULL, 0, 0, 0};
         const int VT = mlm_task_seq_len(&var), pmin = mlm_task_min_period(&var);
         CHECK(VT == 2 * vn && pmin == 3, "repeat-var: T = 2n, smallest period max(2, n/4)");
         int *vt = malloc(sizeof(int) * VB * VT), *vg = malloc(sizeof(int) * VB * VT), *vt2 = malloc(sizeof(int) * VB * VT),
@@ -190,13 +190,52 @@ static void test_tasks(void) {
               "repeat-var: same (seed, stream) gives the same batch and parts");
         mlm_task_batch(&var, 7, 3, 1, VB, vt2, vg2, vp2, &e);
         CHECK(memcmp(vt, vt2, sizeof(int) * VB * VT), "repeat-var: the held-out batch differs");
+        var.pmin = 10;
+        mlm_task_batch(&var, 7, 3, 0, VB, vt2, vg2, vp2, &e);
+        ok = 1;
+        for (int b = 0; b < VB; b++) {
+            int from = 0;
+            while (from < VT && !vp2[b * VT + from]) from++;
+            ok &= 2 * vn + 1 - from >= 10 && 2 * vn + 1 - from <= vn;
+        }
+        CHECK(ok, "repeat-var: pmin bounds the period from below");
+        var.pmin = 0;
+        var.band = 4;
+        int bandok = 1;
+        for (int st2 = 0; st2 < 6; st2++) {
+            mlm_task_batch(&var, 7, (uint64_t)st2, 0, VB, vt2, vg2, vp2, &e);
+            int lo = VT, hi = 0;
+            for (int b = 0; b < VB; b++) {
+                int from = 0;
+                while (from < VT && !vp2[b * VT + from]) from++;
+                const int p = 2 * vn + 1 - from;
+                lo = p < lo ? p : lo;
+                hi = p > hi ? p : hi;
+            }
+            bandok &= st2 < 4 ? lo >= vn - vn / 4 && hi <= vn : lo < vn - vn / 4;
+        }
+        mlm_task_batch(&var, 7, 0, 1, VB, vt2, vg2, vp2, &e);
+        mlm_task_batch(&var, 7, 0, 1, VB, vt, vg, vp, &e);
+        CHECK(bandok, "repeat-var band: streams below band use periods [n - n/4, n], later ones the whole range");
+        var.band = 0;
+        mlm_task_batch(&var, 7, 0, 1, VB, vt, vg, vp, &e);
+        CHECK(!memcmp(vt, vt2, sizeof(int) * VB * VT), "repeat-var band: held-out batches ignore the band");
+        var.band = -1;
+        CHECK(mlm_task_validate(&var, &e) == MLM_EINVAL && strstr(e.msg, "band"), "repeat-var: a negative band is rejected");
+        var.band = 0;
+        var.pmin = vn + 1;
+        CHECK(mlm_task_validate(&var, &e) == MLM_EINVAL && strstr(e.msg, "pmin"), "repeat-var: pmin > n is rejected");
+        var.pmin = 0;
         var.vocab = 2;
         CHECK(mlm_task_validate(&var, &e) == MLM_EINVAL && strstr(e.msg, "repeat-var"), "repeat-var: vocab < 3 is rejected");
         CHECK(mlm_task_parse("repeat-var", &var.kind) == 0 && var.kind == MLM_TASK_REPEAT_VAR, "repeat-var: the name parses");
         free(vt); free(vg); free(vt2); free(vg2); free(vp); free(vp2);
     }
-    mlm_task badn = {MLM_TASK_REPEAT, 1, 16, NULL, 0};
+    mlm_task badn = {MLM_TASK_REPEAT, 1, 16, NULL, 0, 0, 0};
     CHECK(mlm_task_validate(&badn, &e) == MLM_EINVAL && strstr(e.msg, "n (1)"), "n < 2 is rejected");
+    rep.pmin = 3;
+    CHECK(mlm_task_validate(&rep, &e) == MLM_EINVAL && strstr(e.msg, "pmin"), "pmin on a task other than repeat-var is rejected");
+    rep.pmin = 0;
     mlm_task_kind k;
     CHECK(mlm_task_parse("sort", &k) == 0 && k == MLM_TASK_SORT && mlm_task_parse("bogus", &k) == -1, "task names parse");
     CHECK(mlm_task_batch(&rep, 1, 0, 0, 0, tok, tg, NULL, &e) == MLM_EINVAL, "B = 0 is rejected");

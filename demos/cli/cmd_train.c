@@ -26,6 +26,9 @@ static void usage(FILE *f) {
             "  --config SPEC        model shape: a preset name or config .json (default: the pinned\n"
             "                       induction-2l model: 2 layers, d 64, 4 heads, d_ff 128, vocab 64)\n"
             "  --n N                half length of the repeat/sort sequence, text window / 2 (default 32)\n"
+            "  --pmin P             repeat-var: the smallest period, in [2, n] (default max(2, n/4))\n"
+            "  --band S             repeat-var curriculum: the first S steps draw periods from [n - n/4, n]\n"
+            "                       (default 0: none)\n"
             "  --vocab V            tokens of the task (default model: also its vocab; default 64)\n"
             "  --steps N            training steps (default 400)\n"
             "  --batch B            sequences per step (default 8)\n"
@@ -152,7 +155,7 @@ static char *summary_json(const mlm_trainer *t, double wall, int threads) {
 
 int mlm_cmd_train(int argc, char **argv) {
     const char *out = NULL, *task_s = NULL, *text_path = NULL, *config_s = NULL, *snaps_s = NULL, *resume = NULL;
-    long n = -1, vocab = -1, steps = -1, batch = -1, seed = -1, eval_every = -1, warmup = -1, ckpt = -1, threads = 0;
+    long n = -1, pmin = -1, band = -1, vocab = -1, steps = -1, batch = -1, seed = -1, eval_every = -1, warmup = -1, ckpt = -1, threads = 0;
     double lr = -1, wd = -1, clip = -1;
     int quiet = 0;
     for (int i = 1; i < argc; i++) {
@@ -170,6 +173,8 @@ int mlm_cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--resume")) { NEEDV(); resume = v; }
         else if (!strcmp(a, "--n")) LONGV(n, 2, 4096);
         else if (!strcmp(a, "--vocab")) LONGV(vocab, 4, 1 << 20);
+        else if (!strcmp(a, "--pmin")) LONGV(pmin, 2, 1 << 20);
+        else if (!strcmp(a, "--band")) LONGV(band, 0, 100000000);
         else if (!strcmp(a, "--steps")) LONGV(steps, 1, 100000000);
         else if (!strcmp(a, "--batch")) LONGV(batch, 1, 65536);
         else if (!strcmp(a, "--seed")) LONGV(seed, 0, 2147483647L);
@@ -197,7 +202,7 @@ int mlm_cmd_train(int argc, char **argv) {
         text = (unsigned char *)buf;
     }
     if (resume) {
-        if (task_s || config_s || n >= 0 || vocab >= 0 || batch >= 0 || seed >= 0 || lr >= 0 || wd >= 0 || clip >= 0 || warmup >= 0 || snaps_s ||
+        if (task_s || config_s || n >= 0 || pmin >= 0 || band >= 0 || vocab >= 0 || batch >= 0 || seed >= 0 || lr >= 0 || wd >= 0 || clip >= 0 || warmup >= 0 || snaps_s ||
             eval_every >= 0 || ckpt >= 0) {
             fprintf(stderr, "microlm: train: --resume continues the saved run; only --steps, --out, --text, --threads and --quiet may be given\n");
             free(text);
@@ -221,6 +226,14 @@ int mlm_cmd_train(int argc, char **argv) {
         if (o.task.kind == MLM_TASK_TEXT && !text) { fprintf(stderr, "microlm: train: --task text needs --text FILE\n"); return 2; }
         if (o.task.kind != MLM_TASK_TEXT && text) { fprintf(stderr, "microlm: train: --text needs --task text\n"); free(text); return 2; }
         if (n > 0) o.task.n = (int)n;
+        if (pmin > 0) {
+            if (o.task.kind != MLM_TASK_REPEAT_VAR) { fprintf(stderr, "microlm: train: --pmin needs --task repeat-var\n"); free(text); return 2; }
+            o.task.pmin = (int)pmin;
+        }
+        if (band > 0) {
+            if (o.task.kind != MLM_TASK_REPEAT_VAR) { fprintf(stderr, "microlm: train: --band needs --task repeat-var\n"); free(text); return 2; }
+            o.task.band = (int)band;
+        }
         if (o.task.kind == MLM_TASK_TEXT) {
             if (vocab > 0 && vocab != 256) { fprintf(stderr, "microlm: train: --task text uses bytes: --vocab must be 256\n"); free(text); return 2; }
             o.task.vocab = 256;

@@ -349,7 +349,7 @@ static int snapshot_scores(const char *dir, int k, int L, int H, double *prev, d
 /* Max |scores on the run's own held-out score batch - the recorded snapshot|. */
 static double check_snapshot(const mlm_model *m, const char *dir, int k, uint64_t seed, int n, int score_batch, double *step) {
     const int L = m->cfg.n_layers, H = m->cfg.n_heads;
-    mlm_task rep = {MLM_TASK_REPEAT, n, m->cfg.vocab_size, NULL, 0};
+    mlm_task rep = {MLM_TASK_REPEAT, n, m->cfg.vocab_size, NULL, 0, 0, 0};
     const int T = mlm_task_seq_len(&rep);
     int *tok = malloc(sizeof(int) * (size_t)score_batch * T), *tg = malloc(sizeof(int) * (size_t)score_batch * T);
     double *pv = malloc(sizeof(double) * (size_t)L * H * 2), out = NAN;
@@ -371,7 +371,7 @@ static int period_scores(const mlm_model *m, const int *per, int np, uint64_t se
                          mlm_err *e) {
     const int LH = m->cfg.n_layers * m->cfg.n_heads;
     for (int k = 0; k < np; k++) {
-        mlm_task rep = {MLM_TASK_REPEAT, per[k], m->cfg.vocab_size, NULL, 0};
+        mlm_task rep = {MLM_TASK_REPEAT, per[k], m->cfg.vocab_size, NULL, 0, 0, 0};
         const int T = mlm_task_seq_len(&rep);
         int *tok = malloc(sizeof(int) * (size_t)B * T), *tg = malloc(sizeof(int) * (size_t)B * T);
         mlm_headscores s = {0};
