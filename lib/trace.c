@@ -28,12 +28,18 @@ void mlm_trace_clear(mlm_trace *t) {
  * that are floats). Non-finite values become null (JSON has no NaN) and load back as NaN. */
 static cJSON *num_digits(double v, int digits) {
     if (!isfinite(v)) return cJSON_CreateNull();
-    if (v == floor(v) && fabs(v) < 9007199254740992.0) return cJSON_CreateNumber(v);
+    if (v == floor(v) && fabs(v) < 1e15) return cJSON_CreateNumber(v);   /* cJSON prints 15 digits */
     char buf[40];
     snprintf(buf, sizeof buf, "%.*g", digits, v);
     return cJSON_CreateRaw(buf);
 }
 static cJSON *num(double v) { return num_digits(v, 17); }
+/* FLOP counts pass 1e15 (cJSON would print 15 digits): written as exact integers. */
+static cJSON *u64_num(uint64_t v) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
+    return cJSON_CreateRaw(buf);
+}
 static cJSON *real_num(mlm_real v) { return num_digits((double)v, sizeof(mlm_real) == 4 ? 9 : 17); }
 static void add_num(cJSON *o, const char *k, double v) { cJSON_AddItemToObject(o, k, num(v)); }
 
@@ -50,7 +56,7 @@ static cJSON *record_json(const mlm_record *r) {
     cJSON *sh = cJSON_AddArrayToObject(o, "shape");
     for (int i = 0; i < r->ndim; i++) cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)r->shape[i]));
     cJSON_AddNumberToObject(o, "numel", (double)r->numel);
-    cJSON_AddNumberToObject(o, "flops", (double)r->flops);
+    cJSON_AddItemToObject(o, "flops", u64_num(r->flops));
     if (r->has_value) add_num(o, "value", r->value);
     add_num(o, "norm", r->norm);
     add_num(o, "mean", r->mean);
@@ -103,9 +109,9 @@ char *mlm_trace_to_json(const mlm_trace *t) {
         const mlm_record *r = mlm_probe_at(t->probe, i);
         if (!strncmp(r->name, "grad.", 5)) bwd += r->flops; else fwd += r->flops;
     }
-    cJSON_AddNumberToObject(fl, "forward", (double)fwd);
-    cJSON_AddNumberToObject(fl, "backward", (double)bwd);
-    cJSON_AddNumberToObject(fl, "total", (double)(fwd + bwd));
+    cJSON_AddItemToObject(fl, "forward", u64_num(fwd));
+    cJSON_AddItemToObject(fl, "backward", u64_num(bwd));
+    cJSON_AddItemToObject(fl, "total", u64_num(fwd + bwd));
     cJSON *st = cJSON_AddArrayToObject(root, "stages");
     for (int i = 0; i < mlm_probe_count(t->probe); i++) cJSON_AddItemToArray(st, record_json(mlm_probe_at(t->probe, i)));
     char *s = cJSON_PrintUnformatted(root);

@@ -411,6 +411,22 @@ static void test_trace(void) {
     trace_case(good, "\"config\":{", "\"config\":{\"d_model\\n\":1,", "unknown field",
                "trace: a config key holding a newline gives a one-line message");
     trace_case(good, "\"stages\":[", "\"stages\":[7,", "stages[0]", "trace: a stage that is not an object refused");
+    /* not broken, but found by fuzz_trace's round trip: FLOP counts past 1e15 lost digits */
+    char *bigf = replace(good, "\"flops\":0", "\"flops\":1090071992547409920");
+    mlm_trace t1, t2;
+    int same = 0;
+    if (bigf && mlm_trace_from_json(&t1, bigf, strlen(bigf), "big", &e) == MLM_OK) {
+        char *again = mlm_trace_to_json(&t1);
+        if (again && mlm_trace_from_json(&t2, again, strlen(again), "again", &e) == MLM_OK) {
+            same = mlm_probe_at(t1.probe, 0)->flops == mlm_probe_at(t2.probe, 0)->flops &&
+                   mlm_probe_at(t1.probe, 0)->flops > (uint64_t)1e18;
+            mlm_trace_clear(&t2);
+        }
+        free(again);
+        mlm_trace_clear(&t1);
+    }
+    free(bigf);
+    CHECK(same, "trace: a FLOP count of 1.09e18 survives save -> load exactly (fuzz finding)");
     char *deep = nested("{\"format\":\"microlm-trace\",\"x\":", "[", "0", "]", 200000, "}");
     if (deep) {
         mlm_status st = load_trace_text("tr_deep.json", deep, strlen(deep), &e);
