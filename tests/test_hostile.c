@@ -413,17 +413,17 @@ static void test_trace(void) {
     trace_case(good, "\"stages\":[", "\"stages\":[7,", "stages[0]", "trace: a stage that is not an object refused");
     /* not broken, but found by fuzz_trace's round trip: FLOP counts past 1e15 lost digits */
     char *bigf = replace(good, "\"flops\":0", "\"flops\":1090071992547409920");
-    mlm_trace t1, t2;
+    mlm_trace tr1, tr2;
     int same = 0;
-    if (bigf && mlm_trace_from_json(&t1, bigf, strlen(bigf), "big", &e) == MLM_OK) {
-        char *again = mlm_trace_to_json(&t1);
-        if (again && mlm_trace_from_json(&t2, again, strlen(again), "again", &e) == MLM_OK) {
-            same = mlm_probe_at(t1.probe, 0)->flops == mlm_probe_at(t2.probe, 0)->flops &&
-                   mlm_probe_at(t1.probe, 0)->flops > (uint64_t)1e18;
-            mlm_trace_clear(&t2);
+    if (bigf && mlm_trace_from_json(&tr1, bigf, strlen(bigf), "big", &e) == MLM_OK) {
+        char *again = mlm_trace_to_json(&tr1);
+        if (again && mlm_trace_from_json(&tr2, again, strlen(again), "again", &e) == MLM_OK) {
+            same = mlm_probe_at(tr1.probe, 0)->flops == mlm_probe_at(tr2.probe, 0)->flops &&
+                   mlm_probe_at(tr1.probe, 0)->flops > (uint64_t)1e18;
+            mlm_trace_clear(&tr2);
         }
         free(again);
-        mlm_trace_clear(&t1);
+        mlm_trace_clear(&tr1);
     }
     free(bigf);
     CHECK(same, "trace: a FLOP count of 1.09e18 survives save -> load exactly (fuzz finding)");
