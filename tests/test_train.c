@@ -299,6 +299,9 @@ static void test_cli(void) {
     bad("--config nosuchpreset", "--config", "unknown --config: error, nothing written");
     bad("--snapshot-steps 5,1", "snapshot steps", "decreasing --snapshot-steps: error, nothing written");
     bad("--vocab 2", "--vocab", "--vocab 2: error, nothing written");
+    bad("--pmin 8", "--pmin needs --task repeat-var", "--pmin without repeat-var: error, nothing written");
+    bad("--band 10", "--band needs --task repeat-var", "--band without repeat-var: error, nothing written");
+    bad("--task repeat-var --pmin 40", "pmin", "--pmin beyond n: error, nothing written");
     snprintf(args, sizeof args, "--steps 5");
     CHECK(run(args, err, sizeof err, &lines) == 2 && strstr(err, "--out"), "no --out: exit 2 naming --out");
     snprintf(path, sizeof path, "%s/train_not_a_dir", tmp);
