@@ -355,6 +355,15 @@ mlm_tokenizer *mlm_tok_load_hf(const char *json, size_t len, const char *w, mlm_
         if (id + 1 > n) n = id + 1;
     }
     if (n == 0) { mlm_fail(e, MLM_EFORMAT, "%s: empty vocabulary", w); goto fail; }
+    /* Ids must (nearly) fill 0..n-1: a few holes are tolerated, but one far id must not make a
+     * few bytes of JSON allocate a vocabulary of a million empty tokens. */
+    int listed = cJSON_GetArraySize(vocab) + (added ? cJSON_GetArraySize(added) : 0);
+    int slack = listed / 100 > 256 ? listed / 100 : 256;
+    if (n > listed + slack) {
+        mlm_fail(e, MLM_EFORMAT, "%s: token id %d is far beyond the %d tokens listed (ids must be nearly contiguous)", w,
+                 n - 1, listed);
+        goto fail;
+    }
     t = calloc(1, sizeof *t);
     if (!t || mlm_tok_alloc(t, n, w, e)) { if (!t) mlm_fail(e, MLM_ENOMEM, "%s: out of memory", w); goto fail; }
     t->bos = t->eos = t->unk = -1;
