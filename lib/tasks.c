@@ -80,7 +80,8 @@ mlm_status mlm_task_batch(const mlm_task *t, uint64_t seed, uint64_t stream, int
     for (int b = 0; b < B; b++) {
         int from = n; /* part 1: positions from..T-1 */
         if (t->kind == MLM_TASK_REPEAT_VAR) {
-            const int pmin = !heldout && stream < (uint64_t)t->band ? t->n - t->n / 4 : mlm_task_min_period(t);
+            const int pfull = mlm_task_min_period(t), pband = n - n / 4 > pfull ? n - n / 4 : pfull;
+            const int pmin = !heldout && stream < (uint64_t)t->band ? pband : pfull;
             const int p = pmin + (int)mlm_rng_below(&r, (uint32_t)(n - pmin + 1));
             const int f = 2 * (n - p); /* filler s[1..f], first copy s[f+1..f+p], second s[f+p+1..2n] */
             s[0] = MLM_TASK_BOS;

@@ -11,7 +11,7 @@
  *           (the same length as repeat; p = n is a repeat sequence. The period varies, so a
  *           model can only predict the second copy by matching content: an induction circuit)
  *           Curriculum (band > 0): training streams below `band` draw p from the narrow band
- *           [n - n/4, n] instead (a near-fixed period gives a positional foothold from which the
+ *           [max(n - n/4, pmin), n] instead (a near-fixed period gives a positional foothold from which the
  *           previous-token and content-matching heads form; docs/training.md); later streams
  *           and every held-out batch draw from [pmin, n].
  *   sort    s = BOS x_1..x_n SEP y_1..y_n, y = sorted(x), SEP = 1, x_i uniform over [2, V)
@@ -39,7 +39,7 @@ typedef struct {
     const unsigned char *text;   /* text: the file's bytes (borrowed, not owned) */
     size_t text_len;
     int pmin;                    /* repeat-var: the smallest period, in [2, n]; 0 = max(2, n/4) (other tasks: 0) */
-    int band;                    /* repeat-var: training streams below band use periods [n - n/4, n] (0 = none) */
+    int band;                    /* repeat-var: training streams below band use periods [max(n - n/4, pmin), n] (0 = none) */
 } mlm_task;
 
 /* "repeat", "sort", "text", "repeat-var". */
