@@ -12,7 +12,7 @@
 #include <omp.h>
 #endif
 
-static int max_threads(void) {
+static inline int max_threads(void) {
 #ifdef _OPENMP
     return omp_get_max_threads();
 #else

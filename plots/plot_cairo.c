@@ -8,7 +8,6 @@
 
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
-#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -776,15 +775,10 @@ int mlmp_render_file(const mlmp_figure *fig, const char *path, char *err, size_t
 }
 
 void mlmp_plots_cleanup(void) {
+    /* Drop pango's default font map and cairo's caches. fontconfig's own configuration is
+     * left to the process exit: FcFini() races with the thread pango >= 1.50 starts to load
+     * fontconfig and can abort; the sanitizer run suppresses those library-internal blocks
+     * instead (tests/lsan.supp). */
     pango_cairo_font_map_set_default(NULL);
     cairo_debug_reset_static_data();
-    /* fontconfig keeps its configuration until FcFini(). We do not link libfontconfig
-     * directly (pango does), so look the function up in the already loaded libraries. */
-    void *self = dlopen(NULL, RTLD_LAZY);
-    if (self) {
-        void (*fc_fini)(void) = NULL;
-        *(void **)(&fc_fini) = dlsym(self, "FcFini");
-        if (fc_fini) fc_fini();
-        dlclose(self);
-    }
 }
