@@ -223,7 +223,7 @@ const mlm_st_tensor *mlm_st_find(const mlm_st_file *f, const char *name) {
     return NULL;
 }
 
-static int little_endian(void) {
+static inline int little_endian(void) {
     const uint16_t one = 1;
     return *(const unsigned char *)&one == 1;
 }
