@@ -64,11 +64,12 @@ int main(int argc, char **argv) {
         if (!d.quiet) printf("== %s\n", sel[k]->name);
         outs[k].verbose = !d.quiet;
         if (sel[k]->run(5, av, &outs[k]) != 0 || !outs[k].fig || write_outputs(&d, &outs[k])) {
+            mlm_demo_fail(&d, "analysis %s failed; no report written", sel[k]->name);
             for (int j = 0; j <= k; j++) mlm_analysis_out_free(&outs[j]);
             free(outs);
             free(sel);
             mlmp_plots_cleanup();
-            return mlm_demo_fail(&d, "analysis %s failed; no report written", sel[k]->name);
+            return 1;
         }
         fflush(stdout);
     }

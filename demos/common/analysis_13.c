@@ -194,7 +194,7 @@ int mlm_analysis_13(int argc, char **argv, mlm_analysis_out *out) {
     mlmp_series_set_colors(bd, dc, (size_t)T);
     mlmp_bars_set_value_format(bd, NULL);
     const char *dl[64];
-    char dls[64][8];
+    char dls[64][12];
     for (int t = 0; t < T; t++) { snprintf(dls[t], sizeof dls[t], "%d", t); dl[t] = dls[t]; }
     mlmp_panel_set_xcategories(pd, dl, (size_t)T);
     mlmp_panel_set_xlabel(pd, "logit row (position)");
