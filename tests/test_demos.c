@@ -2,6 +2,7 @@
  * 02 and 05 at full size, they are analytic), then check the properties its JSON claims,
  * the files it renders, the report, the gnuplot backend, and bad flags. */
 #include "check.h"
+#include "demo_json.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -21,29 +22,11 @@ static int run(const char *demo, const char *args) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static cJSON *load(const char *name) {
-    char p[800];
-    snprintf(p, sizeof p, "%s/%s.json", out, name);
-    FILE *f = fopen(p, "rb");
-    if (!f) return NULL;
-    static char buf[1 << 22];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return cJSON_Parse(buf);
-}
+static cJSON *load(const char *name) { return demo_load_json(out, name); }
 
-static double num(const cJSON *o, const char *k) {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(it) ? it->valuedouble : NAN;
-}
+static double num(const cJSON *o, const char *k) { return demo_num(o, k); }
 
-static int exists(const char *name, const char *ext) {
-    char p[800];
-    struct stat sb;
-    snprintf(p, sizeof p, "%s/%s%s", out, name, ext);
-    return stat(p, &sb) == 0 && sb.st_size > 1000;
-}
+static int exists(const char *name, const char *ext) { return demo_file_exists(out, name, ext); }
 
 static void files(const char *name) {
     char what[128];

@@ -10,6 +10,7 @@
  * phase-change step reported exactly when a snapshot passes the threshold. The run
  * directory's reuse check is exercised with a 5-step run. */
 #include "check.h"
+#include "demo_json.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -38,22 +39,9 @@ static int log_has(const char *log, const char *text) {
     return found;
 }
 
-static cJSON *load(const char *name) {
-    char p[800];
-    snprintf(p, sizeof p, "%s/%s.json", out, name);
-    FILE *f = fopen(p, "rb");
-    if (!f) return NULL;
-    static char buf[1 << 22];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return cJSON_Parse(buf);
-}
+static cJSON *load(const char *name) { return demo_load_json(out, name); }
 
-static double num(const cJSON *o, const char *k) {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(it) ? it->valuedouble : NAN;
-}
+static double num(const cJSON *o, const char *k) { return demo_num(o, k); }
 
 static const cJSON *get(const cJSON *o, const char *path) {   /* "a.b.c" */
     char buf[256], *save = NULL;
@@ -67,12 +55,7 @@ static double at(const cJSON *o, const char *path) {
     return cJSON_IsNumber(it) ? it->valuedouble : NAN;
 }
 
-static int exists(const char *name, const char *ext) {
-    char p[800];
-    struct stat sb;
-    snprintf(p, sizeof p, "%s/%s%s", out, name, ext);
-    return stat(p, &sb) == 0 && sb.st_size > 1000;
-}
+static int exists(const char *name, const char *ext) { return demo_file_exists(out, name, ext); }
 
 static void files(const char *name) {
     char what[160];

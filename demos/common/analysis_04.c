@@ -6,6 +6,7 @@
 #include "args.h"
 #include "backward.h"
 #include "analysis.h"
+#include "stack_run.h"
 #include "plot_cairo.h"
 #include "rng.h"
 
@@ -16,52 +17,7 @@
 
 #define MAXN 16
 
-typedef struct {
-    int N;
-    double *act, *grad;   /* (N+1) norms at the block boundaries: 0 = input, l+1 = after block l */
-} stack_run;
-
 /* Runs one stack; fills r. Returns 0 or -1 with e set. */
-static int run_stack(const mlm_config *base, int N, mlm_norm_pos np, int scale, uint64_t seed, const mlm_real *x, int T,
-                     stack_run *r, mlm_err *e) {
-    mlm_config c = *base;
-    c.n_layers = N;
-    c.norm_pos = np;
-    mlm_model *m = mlm_model_new(&c, e);
-    if (!m) return -1;
-    mlm_init_opts io = {seed, scale};
-    mlm_model_init(m, &io);
-    mlm_acts *a = mlm_acts_new(&c, 1, T, 1, e);
-    mlm_grads *g = mlm_grads_new(&c, 1, T, e);
-    mlm_probe *p = mlm_probe_new(NULL);
-    int64_t n = (int64_t)T * c.d_model;
-    mlm_real *dout = malloc(sizeof(mlm_real) * (size_t)n);
-    int rc = -1;
-    if (!a || !g || !p || !dout) goto done;
-    for (int64_t i = 0; i < n; i++) dout[i] = (mlm_real)(1.0 / (double)n);
-    if (mlm_forward_blocks(m, a, x, 1, T, NULL, p, e) || mlm_backward_blocks(m, a, g, dout, 1, T, NULL, p, e)) goto done;
-    r->N = N;
-    r->act = malloc(sizeof(double) * (size_t)(N + 1));
-    r->grad = malloc(sizeof(double) * (size_t)(N + 1));
-    char nm[96], gn[128];
-    r->act[0] = mlm_probe_find(p, "input")->norm;
-    r->grad[0] = mlm_probe_find(p, "grad.input")->norm;
-    for (int l = 0; l < N; l++) {
-        mlm_block_output_name(&c, l, nm, sizeof nm);
-        snprintf(gn, sizeof gn, "grad.%s", nm);
-        const mlm_record *ra = mlm_probe_find(p, nm), *rg = mlm_probe_find(p, gn);
-        r->act[l + 1] = ra ? ra->norm : NAN;
-        r->grad[l + 1] = rg ? rg->norm : NAN;
-    }
-    rc = 0;
-done:
-    free(dout);
-    mlm_probe_free(p);
-    mlm_grads_free(g);
-    mlm_acts_free(a);
-    mlm_model_free(m);
-    return rc;
-}
 
 int mlm_analysis_04(int argc, char **argv, mlm_analysis_out *out) {
     mlm_demo d;
@@ -97,13 +53,13 @@ int mlm_analysis_04(int argc, char **argv, mlm_analysis_out *out) {
     mlm_rng_seed(&rng, d.seed ^ 0x5eedULL);
     mlm_real *x = malloc(sizeof(mlm_real) * (size_t)n);
     for (int64_t i = 0; i < n; i++) x[i] = (mlm_real)(0.1 * mlm_rng_normal(&rng));
-    stack_run pre[MAXN], post[MAXN];
+    mlm_stack_run pre[MAXN], post[MAXN];
     memset(pre, 0, sizeof pre);
     memset(post, 0, sizeof post);
     mlm_err e;
     for (int k = 0; k < nN; k++)
-        if (run_stack(&c, Ns[k], MLM_PRENORM, scale, d.seed, x, (int)T, &pre[k], &e) ||
-            run_stack(&c, Ns[k], MLM_POSTNORM, scale, d.seed, x, (int)T, &post[k], &e))
+        if (mlm_stack_run_measure(&c, Ns[k], MLM_PRENORM, scale, d.seed, x, (int)T, &pre[k], &e) ||
+            mlm_stack_run_measure(&c, Ns[k], MLM_POSTNORM, scale, d.seed, x, (int)T, &post[k], &e))
             return mlm_demo_fail(&d, "%s", e.msg);
     if (mlm_demo_prepare(&d)) return 1;
     cJSON *root = cJSON_CreateObject();
@@ -113,7 +69,7 @@ int mlm_analysis_04(int argc, char **argv, mlm_analysis_out *out) {
     cJSON_AddBoolToObject(root, "scaled", scale);
     cJSON_AddItemToObject(root, "depths", mlm_json_ints(Ns, nN));
     for (int v = 0; v < 2; v++) {
-        stack_run *R = v ? post : pre;
+        mlm_stack_run *R = v ? post : pre;
         cJSON *arr = cJSON_AddArrayToObject(root, v ? "post_norm" : "pre_norm");
         if (!d.quiet) {
             printf("%s  Config: d_model=%d, h=%d, h_kv=%d, d_ff=%d, T=%ld, weights %s\n", v ? "\n  POST-NORM stacks (measured)\n" : "Analysis 4: residual connections\n  PRE-NORM stacks\n",
@@ -254,7 +210,7 @@ int mlm_analysis_04(int argc, char **argv, mlm_analysis_out *out) {
                  "(d) output norm vs depth; (e) gradient norm at the input vs depth, and the output gradient; (f) the math.");
     }
     int rc = mlm_analysis_finish(&d, fig, root, "04_residual", out);
-    for (int k = 0; k < nN; k++) { free(pre[k].act); free(pre[k].grad); free(post[k].act); free(post[k].grad); }
+    for (int k = 0; k < nN; k++) { mlm_stack_run_free(&pre[k]); mlm_stack_run_free(&post[k]); }
     free(rp); free(rq); free(dx); free(on); free(op); free(gi); free(go); free(gq); free(x); free(Ns);
     return rc ? 1 : 0;
 }

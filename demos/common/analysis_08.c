@@ -4,6 +4,7 @@
  * boundary, the adjacent-layer gradient ratio, and the deepest stack with and without the
  * 1/sqrt(N) scaling of the block matrices. */
 #include "analysis.h"
+#include "stack_run.h"
 #include "args.h"
 #include "backward.h"
 #include "plot_cairo.h"
@@ -16,51 +17,9 @@
 
 #define MAXN 16
 
-typedef struct { int N; double *act, *grad; } stack_run;
-
-static int run_stack(const mlm_config *base, int N, mlm_norm_pos np, int scale, uint64_t seed, const mlm_real *x, int T,
-                     stack_run *r, mlm_err *e) {
-    mlm_config c = *base;
-    c.n_layers = N;
-    c.norm_pos = np;
-    mlm_model *m = mlm_model_new(&c, e);
-    if (!m) return -1;
-    mlm_init_opts io = {seed, scale};
-    mlm_model_init(m, &io);
-    mlm_acts *a = mlm_acts_new(&c, 1, T, 1, e);
-    mlm_grads *g = mlm_grads_new(&c, 1, T, e);
-    mlm_probe *p = mlm_probe_new(NULL);
-    int64_t n = (int64_t)T * c.d_model;
-    mlm_real *dout = malloc(sizeof(mlm_real) * (size_t)n);
-    int rc = -1;
-    if (!a || !g || !p || !dout) goto done;
-    for (int64_t i = 0; i < n; i++) dout[i] = (mlm_real)(1.0 / (double)n);
-    if (mlm_forward_blocks(m, a, x, 1, T, NULL, p, e) || mlm_backward_blocks(m, a, g, dout, 1, T, NULL, p, e)) goto done;
-    r->N = N;
-    r->act = malloc(sizeof(double) * (size_t)(N + 1));
-    r->grad = malloc(sizeof(double) * (size_t)(N + 1));
-    char nm[96], gn[128];
-    r->act[0] = mlm_probe_find(p, "input")->norm;
-    r->grad[0] = mlm_probe_find(p, "grad.input")->norm;
-    for (int l = 0; l < N; l++) {
-        mlm_block_output_name(&c, l, nm, sizeof nm);
-        snprintf(gn, sizeof gn, "grad.%s", nm);
-        const mlm_record *ra = mlm_probe_find(p, nm), *rg = mlm_probe_find(p, gn);
-        r->act[l + 1] = ra ? ra->norm : NAN;
-        r->grad[l + 1] = rg ? rg->norm : NAN;
-    }
-    rc = 0;
-done:
-    free(dout);
-    mlm_probe_free(p);
-    mlm_grads_free(g);
-    mlm_acts_free(a);
-    mlm_model_free(m);
-    return rc;
-}
 
 /* adjacent ratios g_l / g_{l+1}, l = 0..N-1; summary: ratio at l = 0 and max |log ratio| over l >= 1 */
-static void ratios(const stack_run *r, double *out, double *r0, double *dev_rest) {
+static void ratios(const mlm_stack_run *r, double *out, double *r0, double *dev_rest) {
     *dev_rest = 0;
     for (int l = 0; l < r->N; l++) {
         out[l] = r->grad[l] / r->grad[l + 1];
@@ -69,7 +28,7 @@ static void ratios(const stack_run *r, double *out, double *r0, double *dev_rest
     *r0 = out[0];
 }
 
-static void minmax(const stack_run *R, int n, int grad, double *lo, double *hi) {
+static void minmax(const mlm_stack_run *R, int n, int grad, double *lo, double *hi) {
     for (int k = 0; k < n; k++)
         for (int l = 0; l <= R[k].N; l++) {
             double v = grad ? R[k].grad[l] : R[k].act[l];
@@ -103,20 +62,20 @@ int mlm_analysis_08(int argc, char **argv, mlm_analysis_out *out) {
     mlm_rng_seed(&rng, d.seed ^ 0x5eedULL);   /* the input of analysis 4 */
     mlm_real *x = malloc(sizeof(mlm_real) * (size_t)n);
     for (int64_t i = 0; i < n; i++) x[i] = (mlm_real)(0.1 * mlm_rng_normal(&rng));
-    stack_run pre[MAXN], post[MAXN], deep[4];   /* deep: pre scaled, post scaled, pre unscaled, post unscaled */
+    mlm_stack_run pre[MAXN], post[MAXN], deep[4];   /* deep: pre scaled, post scaled, pre unscaled, post unscaled */
     memset(pre, 0, sizeof pre);
     memset(post, 0, sizeof post);
     memset(deep, 0, sizeof deep);
     mlm_err e;
     int NL = Ns[nN - 1];
     for (int k = 0; k < nN; k++)
-        if (run_stack(&c, Ns[k], MLM_PRENORM, 1, d.seed, x, (int)T, &pre[k], &e) ||
-            run_stack(&c, Ns[k], MLM_POSTNORM, 1, d.seed, x, (int)T, &post[k], &e)) {
+        if (mlm_stack_run_measure(&c, Ns[k], MLM_PRENORM, 1, d.seed, x, (int)T, &pre[k], &e) ||
+            mlm_stack_run_measure(&c, Ns[k], MLM_POSTNORM, 1, d.seed, x, (int)T, &post[k], &e)) {
             free(x); free(Ns);
             return mlm_demo_fail(&d, "%s", e.msg);
         }
     for (int v = 0; v < 4; v++)
-        if (run_stack(&c, NL, v % 2 ? MLM_POSTNORM : MLM_PRENORM, v < 2, d.seed, x, (int)T, &deep[v], &e)) {
+        if (mlm_stack_run_measure(&c, NL, v % 2 ? MLM_POSTNORM : MLM_PRENORM, v < 2, d.seed, x, (int)T, &deep[v], &e)) {
             free(x); free(Ns);
             return mlm_demo_fail(&d, "%s", e.msg);
         }
@@ -145,7 +104,7 @@ int mlm_analysis_08(int argc, char **argv, mlm_analysis_out *out) {
             printf("  %-22s %12.4f %22.4f %12.4f %12.4f\n", vkey[v], r0[v], dev[v], deep[v].grad[0] / deep[v].grad[NL], deep[v].act[NL]);
     }
     for (int v = 0; v < 2; v++) {
-        stack_run *R = v ? post : pre;
+        mlm_stack_run *R = v ? post : pre;
         cJSON *arr = cJSON_AddArrayToObject(root, v ? "post_norm" : "pre_norm");
         for (int k = 0; k < nN; k++) {
             cJSON *o = cJSON_CreateObject();
@@ -176,7 +135,7 @@ int mlm_analysis_08(int argc, char **argv, mlm_analysis_out *out) {
         minmax(pre, nN, g, &lo, &hi);
         minmax(post, nN, g, &lo, &hi);
         for (int v = 0; v < 2; v++) {
-            stack_run *R = v ? post : pre;
+            mlm_stack_run *R = v ? post : pre;
             mlmp_panel_t *p = mlmp_panel(fig, 0, g * 2 + v);
             snprintf(lab, sizeof lab, "%s: %s per layer", v ? "Post-norm" : "Pre-norm", g ? "gradient norm" : "activation norm");
             mlmp_panel_set_title(p, lab, g ? (v ? "flat, then a jump at the input's norm" : "rises smoothly toward the input")
@@ -258,8 +217,8 @@ int mlm_analysis_08(int argc, char **argv, mlm_analysis_out *out) {
                  "without the 1/sqrt(N) scaling; its gradient norm per layer in all four variants; the key numbers.", NL);
     }
     int rc = mlm_analysis_finish(&d, fig, root, "08_prenorm_postnorm", out);
-    for (int k = 0; k < nN; k++) { free(pre[k].act); free(pre[k].grad); free(post[k].act); free(post[k].grad); }
-    for (int v = 0; v < 4; v++) { free(deep[v].act); free(deep[v].grad); free(rat[v]); }
+    for (int k = 0; k < nN; k++) { mlm_stack_run_free(&pre[k]); mlm_stack_run_free(&post[k]); }
+    for (int v = 0; v < 4; v++) { mlm_stack_run_free(&deep[v]); free(rat[v]); }
     free(x); free(Ns);
     return rc;
 }
