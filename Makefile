@@ -150,7 +150,7 @@ sanitize: check-deps
 	@mkdir -p build; rm -f build/test-san.log
 	@$(MAKE) --no-print-directory SAN=1 build-all build/float-san/tests/.built || \
 	  { echo "make sanitize: the build failed (see above)"; echo "0 passed, 1 failed"; exit 1; }
-	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  MLM_SANITIZE=1 sh tests/run.sh build/float-san build/test-san.log || true; \
 	sh tests/summary.sh build/test-san.log
 

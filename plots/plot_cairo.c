@@ -775,10 +775,10 @@ int mlmp_render_file(const mlmp_figure *fig, const char *path, char *err, size_t
 }
 
 void mlmp_plots_cleanup(void) {
-    /* Drop pango's default font map and cairo's caches. fontconfig's own configuration is
-     * left to the process exit: FcFini() races with the thread pango >= 1.50 starts to load
-     * fontconfig and can abort; the sanitizer run suppresses those library-internal blocks
-     * instead (tests/lsan.supp). */
+    /* Drop pango's default font map. cairo's and fontconfig's process-wide caches are left to
+     * the process exit: cairo_debug_reset_static_data() asserts when a font is still alive and
+     * FcFini() races with the thread pango >= 1.50 starts to load fontconfig, so either can
+     * abort a program; the sanitizer run suppresses those library-internal blocks instead
+     * (tests/lsan.supp). */
     pango_cairo_font_map_set_default(NULL);
-    cairo_debug_reset_static_data();
 }
