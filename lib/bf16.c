@@ -102,25 +102,11 @@ static void rows_portable(mlm_real *out, const mlm_real *x, const mlm_bf16 *w, i
 #if !defined(MLM_DOUBLE) && defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
 #define BF16_HAVE_AVX512 1
 #include <immintrin.h>
+
+#include "avx512_reduce.h"
 #define TGT __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
 #define INLINE_TGT static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
 
-/* The same transpose-and-add reduction as lib/gemm.c: lane q of the result is the sum of a[q]. */
-INLINE_TGT __m512 reduce16(const __m512 *a) {
-    __m512 t[8], u[4], v[2];
-    for (int p = 0; p < 8; p++)
-        t[p] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * p], a[2 * p + 1], 0x44),
-                             _mm512_shuffle_f32x4(a[2 * p], a[2 * p + 1], 0xEE));
-    for (int q = 0; q < 4; q++)
-        u[q] = _mm512_add_ps(_mm512_shuffle_f32x4(t[2 * q], t[2 * q + 1], 0x88),
-                             _mm512_shuffle_f32x4(t[2 * q], t[2 * q + 1], 0xDD));
-    for (int r = 0; r < 2; r++)
-        v[r] = _mm512_add_ps(_mm512_shuffle_ps(u[2 * r], u[2 * r + 1], 0x44),
-                             _mm512_shuffle_ps(u[2 * r], u[2 * r + 1], 0xEE));
-    __m512 s = _mm512_add_ps(_mm512_shuffle_ps(v[0], v[1], 0x88), _mm512_shuffle_ps(v[0], v[1], 0xDD));
-    const __m512i idx = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
-    return _mm512_permutexvar_ps(idx, s);
-}
 
 /* out[o] for S <= 16 rows starting at w; xb the activation row in bf16, C elements. */
 INLINE_TGT void bf16_tile(float *out, const mlm_bf16 *xb, const mlm_bf16 *w, int64_t C, int S) {
@@ -140,7 +126,7 @@ INLINE_TGT void bf16_tile(float *out, const mlm_bf16 *xb, const mlm_bf16 *w, int
             acc[s] = _mm512_dpbf16_ps(acc[s], xv, (__m512bh)_mm512_maskz_loadu_epi16(m, w + s * C + c));
     }
     float r[16];
-    _mm512_storeu_ps(r, reduce16(acc));
+    _mm512_storeu_ps(r, mlm_reduce16(acc));
     for (int s = 0; s < S; s++) out[s] = r[s];
 }
 

@@ -130,6 +130,8 @@ void mlm_gemm_acc_portable(mlm_real *y, const mlm_real *a, int64_t lda, int64_t 
 #define GEMM_HAVE_AVX512 1
 #include <immintrin.h>
 
+#include "avx512_reduce.h"
+
 #define TGT __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
 #define INLINE_TGT static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,fma")))
 
@@ -139,26 +141,6 @@ void mlm_gemm_acc_portable(mlm_real *y, const mlm_real *a, int64_t lda, int64_t 
  * the 16 accumulators are reduced together (transpose-and-add), each with the same halving
  * tree. Tile shapes: 8 x 2 for batches (x rows stay in L1 while w streams from L2), 1 x 16 for
  * a single token (16 weight rows in flight). */
-
-/* v (16 accumulators) -> one vector whose lane q is the full sum of a[q]. Per accumulator the
- * tree is: s8[l] = a[l] + a[l+8]; s4[l] = s8[l] + s8[l+4]; s2[l] = s4[l] + s4[l+2];
- * s = s2[0] + s2[1] - the same as reducing one vector by halves (reduce1 below). */
-INLINE_TGT __m512 reduce16(const __m512 *a) {
-    __m512 t[8], u[4], v[2];
-    for (int p = 0; p < 8; p++)
-        t[p] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * p], a[2 * p + 1], 0x44),
-                             _mm512_shuffle_f32x4(a[2 * p], a[2 * p + 1], 0xEE));
-    for (int q = 0; q < 4; q++)
-        u[q] = _mm512_add_ps(_mm512_shuffle_f32x4(t[2 * q], t[2 * q + 1], 0x88),
-                             _mm512_shuffle_f32x4(t[2 * q], t[2 * q + 1], 0xDD));
-    for (int r = 0; r < 2; r++)
-        v[r] = _mm512_add_ps(_mm512_shuffle_ps(u[2 * r], u[2 * r + 1], 0x44),
-                             _mm512_shuffle_ps(u[2 * r], u[2 * r + 1], 0xEE));
-    __m512 s = _mm512_add_ps(_mm512_shuffle_ps(v[0], v[1], 0x88), _mm512_shuffle_ps(v[0], v[1], 0xDD));
-    /* lane 4j + m now holds the sum of a[4m + j]; put a[q]'s sum in lane q */
-    const __m512i idx = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
-    return _mm512_permutexvar_ps(idx, s);
-}
 
 /* The tile: y[r*ldy + s] = x row r . w row s for r < R, s < S (R, S constants after inlining). */
 INLINE_TGT void nt_tile(float *y, int64_t ldy, const float *x, const float *w, int64_t C, int R, int S) {
@@ -186,8 +168,8 @@ INLINE_TGT void nt_tile(float *y, int64_t ldy, const float *x, const float *w, i
         }
     }
     float out[32];
-    _mm512_storeu_ps(out, reduce16(acc));
-    if (R * S > 16) _mm512_storeu_ps(out + 16, reduce16(acc + 16));
+    _mm512_storeu_ps(out, mlm_reduce16(acc));
+    if (R * S > 16) _mm512_storeu_ps(out + 16, mlm_reduce16(acc + 16));
     for (int r = 0; r < R; r++)
         for (int s = 0; s < S; s++) y[r * ldy + s] = out[r * S + s];
 }

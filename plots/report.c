@@ -122,56 +122,59 @@ int mlmp_report_text_page(mlmp_report *r, const char *heading, const char *const
     return end_page(r, err, errlen);
 }
 
-int mlmp_report_figure_page(mlmp_report *r, const mlmp_figure *fig, const char *caption, char *err, size_t errlen) {
-    if (check(r, err, errlen)) return -1;
-    if (!fig) return mlmp__err(err, errlen, "plots: report %s: no figure", r->path);
-    double wrap = PAGE_W - 2 * MARGIN, ch = 0;
-    mlmp__font fc = {10.5, 0, 1, 0};
-    if (caption) mlmp__text_size(&r->t, caption, fc, 1, wrap, NULL, &ch);
-    double top = 30, bw = PAGE_W - 2 * 36, bh = PAGE_H - top - 36 - (ch > 0 ? ch + 12 : 0);
-    /* scale the figure's own size down to the box, but not below 70% so its fonts stay
-     * readable: below that the figure is laid out afresh for a larger virtual page */
-    double nw = 0, nh = 0;
-    mlmp_figure_size_pt(fig, &nw, &nh);
-    double s = fmax(fmin(bw / nw, bh / nh), 0.7);
-    if (s > 1) s = 1;
-    double fw = bw / s, fh = bh / s;
-    cairo_save(r->cr);
-    cairo_translate(r->cr, 36, top);
-    cairo_scale(r->cr, s, s);
-    int rc = mlmp_render_cairo(fig, r->cr, fw, fh, err, errlen);
-    cairo_restore(r->cr);
+/* The box a figure or diagram page draws in: (36, top), bw x bh, above a wrapped caption. */
+typedef struct { double top, bw, bh, wrap; mlmp__font fc; } page_box;
+
+static page_box caption_box(mlmp_report *r, const char *caption) {
+    page_box b = {30, PAGE_W - 2 * 36, 0, PAGE_W - 2 * MARGIN, {10.5, 0, 1, 0}};
+    double ch = 0;
+    if (caption) mlmp__text_size(&r->t, caption, b.fc, 1, b.wrap, NULL, &ch);
+    b.bh = PAGE_H - b.top - 36 - (ch > 0 ? ch + 12 : 0);
+    return b;
+}
+
+/* Ends a page whose drawing returned rc: on failure the half-drawn page is still finished so
+ * the PDF stays valid, but the report is marked failed. */
+static int finish_page(mlmp_report *r, int rc, const page_box *b, const char *caption, char *err, size_t errlen) {
     if (rc) {
-        /* the page is half drawn: finish it so the PDF stays valid, but mark the report failed */
         r->failed = 1;
         cairo_show_page(r->cr);
         return -1;
     }
-    if (caption) mlmp__text_draw(&r->t, caption, fc, 1, wrap, MARGIN, top + bh + 8, 0, 0, 0, INK);
+    if (caption) mlmp__text_draw(&r->t, caption, b->fc, 1, b->wrap, MARGIN, b->top + b->bh + 8, 0, 0, 0, INK);
     return end_page(r, err, errlen);
+}
+
+int mlmp_report_figure_page(mlmp_report *r, const mlmp_figure *fig, const char *caption, char *err, size_t errlen) {
+    if (check(r, err, errlen)) return -1;
+    if (!fig) return mlmp__err(err, errlen, "plots: report %s: no figure", r->path);
+    page_box b = caption_box(r, caption);
+    /* scale the figure's own size down to the box, but not below 70% so its fonts stay
+     * readable: below that the figure is laid out afresh for a larger virtual page */
+    double nw = 0, nh = 0;
+    mlmp_figure_size_pt(fig, &nw, &nh);
+    double s = fmax(fmin(b.bw / nw, b.bh / nh), 0.7);
+    if (s > 1) s = 1;
+    cairo_save(r->cr);
+    cairo_translate(r->cr, 36, b.top);
+    cairo_scale(r->cr, s, s);
+    int rc = mlmp_render_cairo(fig, r->cr, b.bw / s, b.bh / s, err, errlen);
+    cairo_restore(r->cr);
+    return finish_page(r, rc, &b, caption, err, errlen);
 }
 
 int mlmp_report_diagram_page(mlmp_report *r, const mlmp_diagram *d, const char *caption, char *err, size_t errlen) {
     if (check(r, err, errlen)) return -1;
     if (!d) return mlmp__err(err, errlen, "plots: report %s: no diagram", r->path);
-    double wrap = PAGE_W - 2 * MARGIN, ch = 0;
-    mlmp__font fc = {10.5, 0, 1, 0};
-    if (caption) mlmp__text_size(&r->t, caption, fc, 1, wrap, NULL, &ch);
-    double top = 30, bw = PAGE_W - 2 * 36, bh = PAGE_H - top - 36 - (ch > 0 ? ch + 12 : 0);
+    page_box b = caption_box(r, caption);
     double nw = 0, nh = 0;
     if (mlmp_diagram_size(d, &nw, &nh, err, errlen)) { r->failed = 1; return -1; }
-    double s = fmin(fmin(bw / nw, bh / nh), 1.0), w = nw * s, h = nh * s;
+    double s = fmin(fmin(b.bw / nw, b.bh / nh), 1.0), w = nw * s, h = nh * s;
     cairo_save(r->cr);
-    cairo_translate(r->cr, 36 + (bw - w) / 2, top + (bh - h) / 2);
+    cairo_translate(r->cr, 36 + (b.bw - w) / 2, b.top + (b.bh - h) / 2);
     int rc = mlmp_diagram_render_cairo(d, r->cr, w, h, err, errlen);
     cairo_restore(r->cr);
-    if (rc) {
-        r->failed = 1;
-        cairo_show_page(r->cr);
-        return -1;
-    }
-    if (caption) mlmp__text_draw(&r->t, caption, fc, 1, wrap, MARGIN, top + bh + 8, 0, 0, 0, INK);
-    return end_page(r, err, errlen);
+    return finish_page(r, rc, &b, caption, err, errlen);
 }
 
 int mlmp_report_pages(const mlmp_report *r) { return r ? r->pages : 0; }
