@@ -5,6 +5,7 @@
  * __attribute__((target)) so the rest of the library keeps the baseline ISA), then the public
  * entry points that choose between them at run time (cpu.h). */
 #include "gemm.h"
+#include "dot_lanes.h"
 
 #include "cpu.h"
 
@@ -27,41 +28,22 @@ static inline int max_threads(void) {
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 /* ================================ portable C ============================================= */
-
-/* Dot products accumulate in PL_LANES independent partial sums that are added in a fixed
- * order at the end. The lane loop is element-wise, so the compiler vectorises it without
- * reassociating anything: the result is the same bits whichever path (1 row or 4 rows at a
- * time, 1 thread or 2) computes it. */
-#define PL_LANES 8
-
-static inline mlm_real lanes_sum(const mlm_real *acc) {
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-}
-
-static inline mlm_real dot(const mlm_real *a, const mlm_real *b, int64_t n) {
-    mlm_real acc[PL_LANES] = {0};
-    int64_t c = 0;
-    for (; c + PL_LANES <= n; c += PL_LANES)
-        for (int l = 0; l < PL_LANES; l++) acc[l] += a[c + l] * b[c + l];
-    mlm_real s = lanes_sum(acc);
-    for (; c < n; c++) s += a[c] * b[c];
-    return s;
-}
+/* Dot products in 8 fixed lanes (dot_lanes.h); a 4-row tile keeps each element's order. */
 
 /* Four rows of x against one row of w: the w row is loaded once for four outputs. */
 static inline void dot4(mlm_real out[4], const mlm_real *a0, const mlm_real *a1, const mlm_real *a2,
                         const mlm_real *a3, const mlm_real *b, int64_t n) {
-    mlm_real c0[PL_LANES] = {0}, c1[PL_LANES] = {0}, c2[PL_LANES] = {0}, c3[PL_LANES] = {0};
+    mlm_real c0[MLM_DOT_LANES] = {0}, c1[MLM_DOT_LANES] = {0}, c2[MLM_DOT_LANES] = {0}, c3[MLM_DOT_LANES] = {0};
     int64_t c = 0;
-    for (; c + PL_LANES <= n; c += PL_LANES)
-        for (int l = 0; l < PL_LANES; l++) {
+    for (; c + MLM_DOT_LANES <= n; c += MLM_DOT_LANES)
+        for (int l = 0; l < MLM_DOT_LANES; l++) {
             mlm_real bv = b[c + l];
             c0[l] += a0[c + l] * bv;
             c1[l] += a1[c + l] * bv;
             c2[l] += a2[c + l] * bv;
             c3[l] += a3[c + l] * bv;
         }
-    mlm_real s0 = lanes_sum(c0), s1 = lanes_sum(c1), s2 = lanes_sum(c2), s3 = lanes_sum(c3);
+    mlm_real s0 = mlm_lanes_sum(c0), s1 = mlm_lanes_sum(c1), s2 = mlm_lanes_sum(c2), s3 = mlm_lanes_sum(c3);
     for (; c < n; c++) {
         s0 += a0[c] * b[c];
         s1 += a1[c] * b[c];
@@ -90,13 +72,13 @@ void mlm_gemm_nt_portable(mlm_real *y, const mlm_real *x, const mlm_real *w, int
                 }
             } else {
                 for (; i < N; i++)
-                    for (int64_t o = 0; o < OC; o++) y[i * OC + o] = dot(x + i * C, w + o * C, C);
+                    for (int64_t o = 0; o < OC; o++) y[i * OC + o] = mlm_dot_lanes(x + i * C, w + o * C, C);
             }
         }
     } else {
         for (int64_t i = 0; i < N; i++) {
 #pragma omp parallel for schedule(static) if (big)
-            for (int64_t o = 0; o < OC; o++) y[i * OC + o] = dot(x + i * C, w + o * C, C);
+            for (int64_t o = 0; o < OC; o++) y[i * OC + o] = mlm_dot_lanes(x + i * C, w + o * C, C);
         }
     }
 }

@@ -1,6 +1,7 @@
 /* kernels.c - forward kernels: the fast path used by the passes and the slow, obvious
  * reference of each op that the tests compare against. FLOP conventions: kernels.h. */
 #include "kernels.h"
+#include "dot_lanes.h"
 
 #include "gemm.h"
 
@@ -16,27 +17,6 @@
 #endif
 
 /* ---- matmul ------------------------------------------------------------------------------ */
-
-/* Dot products accumulate in MLM_LANES independent partial sums that are added in a fixed
- * order at the end. The lane loop is element-wise, so the compiler vectorises it without
- * reassociating anything: the result is the same bits whichever path (1 row or 4 rows at a
- * time, 1 thread or 2) computes it. */
-#define MLM_LANES 8
-
-static inline mlm_real lanes_sum(const mlm_real *acc) {
-    mlm_real s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    return s;
-}
-
-static inline mlm_real dot(const mlm_real *a, const mlm_real *b, int64_t n) {
-    mlm_real acc[MLM_LANES] = {0};
-    int64_t c = 0;
-    for (; c + MLM_LANES <= n; c += MLM_LANES)
-        for (int l = 0; l < MLM_LANES; l++) acc[l] += a[c + l] * b[c + l];
-    mlm_real s = lanes_sum(acc);
-    for (; c < n; c++) s += a[c] * b[c];
-    return s;
-}
 
 /* The fast path: lib/gemm.c (AVX-512 micro-kernels chosen at run time, portable C elsewhere).
  * Each output element is computed with a fixed order that depends only on C, so a row gives
@@ -163,7 +143,7 @@ uint64_t mlm_attention_forward(mlm_real *out, mlm_real *probs, mlm_real *scores,
                 int64_t clo = o->dense ? 0 : lo, chi = o->dense ? T : hi; /* computed range */
                 mlm_real mx = -INFINITY;
                 for (int64_t j = clo; j < chi; j++) {
-                    mlm_real s = dot(qi, k + ((b * T + j) * Hkv + hk) * hd, hd) * scale;
+                    mlm_real s = mlm_dot_lanes(qi, k + ((b * T + j) * Hkv + hk) * hd, hd) * scale;
                     if (j < lo || j >= hi) s = -INFINITY;
                     p[j] = s;
                     if (s > mx) mx = s;
@@ -287,7 +267,7 @@ uint64_t mlm_attention_decode(mlm_real *out, mlm_real *probs, const mlm_real *q,
         int64_t hk = h / group;
         mlm_real mx = -INFINITY;
         for (int64_t j = lo; j < n; j++) {
-            p[j] = dot(qh, kc + (j * Hkv + hk) * hd, hd) * scale;
+            p[j] = mlm_dot_lanes(qh, kc + (j * Hkv + hk) * hd, hd) * scale;
             if (p[j] > mx) mx = p[j];
         }
         mlm_real sum = 0;
