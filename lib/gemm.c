@@ -117,12 +117,11 @@ void mlm_gemm_acc_portable(mlm_real *y, const mlm_real *a, int64_t lda, int64_t 
 #define TGT __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
 #define INLINE_TGT static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,fma")))
 
-/* ---- nt: y (N, OC) = x (N, C) @ w^T ------------------------------------------------------
- * Register tile: R rows of x against S rows of w, R*S <= 16 accumulators of 16 lanes. Each
- * step of 16 along C loads S vectors of w and R vectors of x and issues R*S FMAs; at the end
- * the 16 accumulators are reduced together (transpose-and-add), each with the same halving
- * tree. Tile shapes: 8 x 2 for batches (x rows stay in L1 while w streams from L2), 1 x 16 for
- * a single token (16 weight rows in flight). */
+/* ---- nt, one token row: y (1, OC) = x (1, C) @ w^T ------------------------------------------
+ * Decoding multiplies one row by every weight once, so it is bound by reading w. Register
+ * tile: 1 x 16 weight rows in flight (16 accumulators of 16 lanes); each step of 16 along C
+ * loads 16 vectors of w and one of x and issues 16 FMAs; at the end the 16 accumulators are
+ * reduced together (transpose-and-add), each with the same halving tree. */
 
 /* The tile: y[r*ldy + s] = x row r . w row s for r < R, s < S (R, S constants after inlining). */
 INLINE_TGT void nt_tile(float *y, int64_t ldy, const float *x, const float *w, int64_t C, int R, int S) {
@@ -156,44 +155,125 @@ INLINE_TGT void nt_tile(float *y, int64_t ldy, const float *x, const float *w, i
         for (int s = 0; s < S; s++) y[r * ldy + s] = out[r * S + s];
 }
 
-#ifndef NT_S
-#define NT_S 2
-#endif
-#define NT_PACK_MAX 2048 /* widest C whose 8-row tile is copied to an aligned buffer (64 KiB) */
+/* One token row (decoding): 16 weight rows at a time, w rows [o0, o1). */
+TGT static void nt_row(float *y, const float *x, const float *w, int64_t o0, int64_t o1, int64_t C) {
+    int64_t o = o0;
+    for (; o + 16 <= o1; o += 16) nt_tile(y + o, 0, x, w + o * C, C, 1, 16);
+    for (; o + 4 <= o1; o += 4) nt_tile(y + o, 0, x, w + o * C, C, 1, 4);
+    for (; o < o1; o++) nt_tile(y + o, 0, x, w + o * C, C, 1, 1);
+}
 
-/* Rows [i0, i1) x w rows [o0, o1) of the product. */
-TGT static void nt_block(float *y, const float *x, const float *w, int64_t i0, int64_t i1, int64_t o0, int64_t o1,
-                         int64_t C, int64_t OC) {
-    if (i1 - i0 == 1) { /* one token: 16 weight rows at a time */
-        const float *xr = x + i0 * C;
-        float *yr = y + i0 * OC;
-        int64_t o = o0;
-        for (; o + 16 <= o1; o += 16) nt_tile(yr + o, OC, xr, w + o * C, C, 1, 16);
-        for (; o + 4 <= o1; o += 4) nt_tile(yr + o, OC, xr, w + o * C, C, 1, 4);
-        for (; o < o1; o++) nt_tile(yr + o, OC, xr, w + o * C, C, 1, 1);
-        return;
+/* ---- nt with packed weights: y (N, OC) = x (N, C) @ w^T for N >= 2 -----------------------
+ * The broadcast form of the product: a panel of 48 weight rows is transposed into a buffer,
+ * (k, 48) row-major, so that for each k one 48-wide slice of w^T is three aligned vectors.
+ * Register tile: 8 token rows x 48 columns (24 accumulators); per k, 3 vector loads, 8
+ * broadcasts of x[r, k], 24 FMAs. The reduction over C is cut into blocks of at most
+ * NTP_KB so a panel (NTP_KB x 48 floats) stays in L1/L2; between blocks the tile is stored
+ * to y and loaded again, which changes no bit: every element is one FMA per term in
+ * increasing k, starting from 0, whatever N, the tile, the block or the thread. */
+
+#define NTP_W 48   /* panel width: 3 vectors of 16 */
+#define NTP_KB 384 /* longest reduction block (panel buffer 72 KiB) */
+#define NTP_RB 256 /* token rows per task (their x block stays in L2 while panels stream) */
+
+/* 16 rows of 16 floats -> their transpose, in registers (4 rounds of 16 shuffles). */
+INLINE_TGT void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
     }
-    /* The 8 token rows of a tile are copied to an aligned buffer first: x rows at an arbitrary
-     * offset would make every 64-byte load straddle two cache lines, which halves the load
-     * rate of this load-heavy loop. The copy is reused across the whole w block. */
-    _Alignas(64) float xp[8 * NT_PACK_MAX];
-    for (int64_t i = i0; i < i1; i += 8) {
-        int64_t R = min64(8, i1 - i);
-        const float *xr = x + i * C;
-        if (C <= NT_PACK_MAX && (((uintptr_t)xr & 63) != 0 || (C & 15) != 0)) {
-            for (int64_t q = 0; q < R * C; q++) xp[q] = xr[q];
-            xr = xp;
+    /* r[4i + e]: rows 4i..4i+3 at element e of each 128-bit lane */
+    for (int i = 0; i < 4; i++) {
+        __m512d t0 = _mm512_castps_pd(t[4 * i]), t1 = _mm512_castps_pd(t[4 * i + 1]);
+        __m512d t2 = _mm512_castps_pd(t[4 * i + 2]), t3 = _mm512_castps_pd(t[4 * i + 3]);
+        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+    }
+    /* a 4 x 4 transpose of 128-bit lanes among r[e], r[4+e], r[8+e], r[12+e] */
+    for (int e = 0; e < 4; e++) {
+        __m512 a = _mm512_shuffle_f32x4(r[e], r[4 + e], 0x44), b = _mm512_shuffle_f32x4(r[e], r[4 + e], 0xEE);
+        __m512 c = _mm512_shuffle_f32x4(r[8 + e], r[12 + e], 0x44), d = _mm512_shuffle_f32x4(r[8 + e], r[12 + e], 0xEE);
+        t[e] = _mm512_shuffle_f32x4(a, c, 0x88);
+        t[4 + e] = _mm512_shuffle_f32x4(a, c, 0xDD);
+        t[8 + e] = _mm512_shuffle_f32x4(b, d, 0x88);
+        t[12 + e] = _mm512_shuffle_f32x4(b, d, 0xDD);
+    }
+    for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+
+/* p[k * 48 + j] = w[(o0 + j) * C + k0 + k] for k < kb, j < rows; 0 for j >= rows. p 64-aligned. */
+TGT static void ntp_pack(float *p, const float *w, int64_t C, int64_t o0, int64_t rows, int64_t k0, int64_t kb) {
+    for (int jb = 0; jb < 3; jb++) {
+        int64_t rb = rows - 16 * jb;
+        rb = rb < 0 ? 0 : rb > 16 ? 16 : rb;
+        for (int64_t kc = 0; kc < kb; kc += 16) {
+            int64_t kn = min64(16, kb - kc);
+            __mmask16 km = (__mmask16)(kn == 16 ? 0xFFFF : (1u << kn) - 1);
+            __m512 r[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = i < rb ? _mm512_maskz_loadu_ps(km, w + (o0 + 16 * jb + i) * C + k0 + kc) : _mm512_setzero_ps();
+            transpose16(r);
+            for (int64_t i = 0; i < kn; i++) _mm512_store_ps(p + (kc + i) * NTP_W + 16 * jb, r[i]);
         }
-        float *yr = y + i * OC;
-        int64_t o = o0;
-        switch (R) {
-#define NT_CASE(RR)                                                                              \
-    case RR:                                                                                     \
-        for (; o + NT_S <= o1; o += NT_S) nt_tile(yr + o, OC, xr, w + o * C, C, RR, NT_S);       \
-        for (; o < o1; o++) nt_tile(yr + o, OC, xr, w + o * C, C, RR, 1);                        \
+    }
+}
+
+/* y[r * ldy + j] (+)= sum over k < kb of x[r * ldx + k] * p[k * 48 + j], r < R, j < 48 (stores
+ * masked by m[s] per vector); first: start from 0, else continue from y. */
+INLINE_TGT void ntp_tile(float *y, int64_t ldy, const float *x, int64_t ldx, const float *p, int64_t kb, int R,
+                         const __mmask16 m[3], int first) {
+    __m512 acc[8][3];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 3
+        for (int s = 0; s < 3; s++)
+            acc[r][s] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m[s], y + r * ldy + 16 * s);
+    for (int64_t k = 0; k < kb; k++) {
+        __m512 b0 = _mm512_load_ps(p + k * NTP_W), b1 = _mm512_load_ps(p + k * NTP_W + 16),
+               b2 = _mm512_load_ps(p + k * NTP_W + 32);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            __m512 a = _mm512_set1_ps(x[r * ldx + k]);
+            acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
+            acc[r][2] = _mm512_fmadd_ps(a, b2, acc[r][2]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 3
+        for (int s = 0; s < 3; s++) _mm512_mask_storeu_ps(y + r * ldy + 16 * s, m[s], acc[r][s]);
+}
+
+/* Token rows [i0, i1) x the panel of w rows [o0, o0 + 48) (clipped at OC). */
+TGT static void ntp_task(float *y, const float *x, const float *w, int64_t i0, int64_t i1, int64_t o0, int64_t C,
+                         int64_t OC) {
+    _Alignas(64) float p[NTP_KB * NTP_W];
+    int64_t cols = min64(NTP_W, OC - o0);
+    __mmask16 m[3];
+    for (int s = 0; s < 3; s++) {
+        int64_t v = cols - 16 * s;
+        m[s] = (__mmask16)(v >= 16 ? 0xFFFF : v <= 0 ? 0 : (1u << v) - 1);
+    }
+    int64_t nkb = (C + NTP_KB - 1) / NTP_KB, kb = (C + nkb - 1) / nkb; /* equal blocks */
+    for (int64_t k0 = 0; k0 < C; k0 += kb) {
+        int64_t kn = min64(kb, C - k0);
+        int first = k0 == 0;
+        ntp_pack(p, w, C, o0, cols, k0, kn);
+        float *yb = y + o0;
+        const float *xb = x + k0;
+        int64_t i = i0;
+        for (; i + 8 <= i1; i += 8) ntp_tile(yb + i * OC, OC, xb + i * C, C, p, kn, 8, m, first);
+        switch (i1 - i) {
+#define NTP_CASE(RR)                                                                                               \
+    case RR:                                                                                                       \
+        ntp_tile(yb + i * OC, OC, xb + i * C, C, p, kn, RR, m, first);                                             \
         break;
-            NT_CASE(8) NT_CASE(7) NT_CASE(6) NT_CASE(5) NT_CASE(4) NT_CASE(3) NT_CASE(2) NT_CASE(1)
-#undef NT_CASE
+            NTP_CASE(7) NTP_CASE(6) NTP_CASE(5) NTP_CASE(4) NTP_CASE(3) NTP_CASE(2) NTP_CASE(1)
+#undef NTP_CASE
         default: break;
         }
     }
@@ -201,24 +281,36 @@ TGT static void nt_block(float *y, const float *x, const float *w, int64_t i0, i
 
 TGT static void nt_avx512(float *y, const float *x, const float *w, int64_t N, int64_t C, int64_t OC) {
     int nth = (double)N * (double)C * (double)OC > GEMM_PAR_MIN ? max_threads() : 1;
-    /* Tasks: (block of w rows) x (block of token rows). A w block of about 128 rows stays in L2
-     * while the token rows of its task stream past it 8 at a time from L1. */
-    int64_t IB = N <= 64 ? N : 64;
-    int64_t nib = (N + IB - 1) / IB;
-    int64_t nob = (OC + 127) / 128;
-    if (nob * nib < 4 * (int64_t)nth) { /* too few tasks to balance: split w more finely */
-        int64_t want = (4 * (int64_t)nth + nib - 1) / nib;
-        int64_t most = (OC + 15) / 16;
-        nob = want < most ? want : most;
+    if (N == 1) { /* decoding: the weights stream once; split their rows between threads */
+        int64_t per = (OC + nth - 1) / nth;
+        per = (per + 15) / 16 * 16;
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
+        for (int t = 0; t < nth; t++) {
+            int64_t o0 = (int64_t)t * per;
+            if (o0 < OC) nt_row(y, x, w, o0, min64(o0 + per, OC), C);
+        }
+        return;
     }
-    int64_t OB = (OC + nob - 1) / nob;
-    OB = (OB + 15) / 16 * 16;
-    nob = (OC + OB - 1) / OB;
-    int64_t tasks = nob * nib;
+    if (C == 0) { /* no terms: every element is 0 */
+        for (int64_t q = 0; q < N * OC; q++) y[q] = 0.0f;
+        return;
+    }
+    /* Tasks: (48-row panel of w) x (block of token rows). A task packs its panel once per
+     * reduction block and runs every token row of its block past it. */
+    int64_t np = (OC + NTP_W - 1) / NTP_W;
+    int64_t nrb = (N + NTP_RB - 1) / NTP_RB;
+    if (np * nrb < 2 * (int64_t)nth) { /* too few panels to balance: cut the rows finer */
+        int64_t want = (2 * (int64_t)nth + np - 1) / np, most = (N + 7) / 8;
+        nrb = want < most ? want : most;
+    }
+    int64_t RB = (N + nrb - 1) / nrb;
+    RB = (RB + 7) / 8 * 8;
+    nrb = (N + RB - 1) / RB;
+    int64_t tasks = np * nrb;
 #pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
     for (int64_t t = 0; t < tasks; t++) {
-        int64_t ob = t / nib, ib = t % nib;
-        nt_block(y, x, w, ib * IB, min64(ib * IB + IB, N), ob * OB, min64(ob * OB + OB, OC), C, OC);
+        int64_t pb = t / nrb, rb = t % nrb;
+        ntp_task(y, x, w, rb * RB, min64(rb * RB + RB, N), pb * NTP_W, C, OC);
     }
 }
 

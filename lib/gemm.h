@@ -16,14 +16,20 @@
  * AVX-512 F/BW/VL and FMA; portable C otherwise (and always in the double build).
  *
  * Determinism. Each output element is computed by one thread with one fixed sequence of
- * operations that depends on nothing but C (or K): not on N, on the tile an element falls in,
- * on the row range a thread owns, or on the thread count.
- *   nt:  16 lane partial sums (lane l takes the terms c = l mod 16, in increasing c, one FMA
- *        each), then a fixed halving tree (lane l + l+8, then + l+4, + l+2, + l+1). A token
- *        row gives the same bits alone (decoding, N = 1) or inside a batch (prefill).
+ * operations that depends on nothing but C (or K) and on whether the product has one row: not
+ * on N otherwise, on the tile an element falls in, on the row range a thread owns, or on the
+ * thread count.
+ *   nt, N >= 2 (prefill, training): one FMA per term in increasing c, starting from 0 - the
+ *        broadcast form on a panel of w transposed into a buffer (w^T's 48 columns per pass).
+ *   nt, N = 1 (decoding): 16 lane partial sums (lane l takes the terms c = l mod 16, in
+ *        increasing c, one FMA each), then a fixed halving tree (lane l + l+8, then + l+4,
+ *        + l+2, + l+1): the dot-product form reads w once, in its own layout, at the speed of
+ *        memory. A row alone therefore agrees with the same row inside a batch to rounding;
+ *        inside any batch of two or more rows it has the same bits.
  *   acc: one FMA per term in increasing k, starting from the old value of y.
- * The portable path has its own fixed order (8 lanes for nt), so its bits differ from the
- * AVX-512 path's by rounding; both are compared with the double-accumulating references. */
+ * The portable path has its own fixed order (8 lanes for nt, for every N, so there a row alone
+ * has its batch bits), which differs from the AVX-512 path's by rounding; both are compared
+ * with the double-accumulating references. */
 #ifndef MLM_GEMM_H
 #define MLM_GEMM_H
 #include "common.h"
