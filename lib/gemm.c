@@ -265,8 +265,18 @@ TGT static void ntp_task(float *y, const float *x, const float *w, int64_t i0, i
         ntp_pack(p, w, C, o0, cols, k0, kn);
         float *yb = y + o0;
         const float *xb = x + k0;
+        /* While the tiles run, ask for the next panel's block of w (the next task of this thread
+         * under a static schedule), spread over the tiles: a wide w (the lm_head) comes from
+         * L3 or DRAM, and 48 row streams are more than the hardware prefetcher follows. */
+        int64_t lpr = (kn + 15) / 16, nrows = min64(NTP_W, OC - o0 - NTP_W), lines = nrows > 0 ? nrows * lpr : 0;
+        int64_t ntiles = (i1 - i0 + 7) / 8, per = (lines + ntiles - 1) / ntiles, q = 0;
+        const float *wn = w + (o0 + NTP_W) * C + k0;
         int64_t i = i0;
-        for (; i + 8 <= i1; i += 8) ntp_tile(yb + i * OC, OC, xb + i * C, C, p, kn, 8, m, first);
+        for (; i + 8 <= i1; i += 8) {
+            for (int64_t e = q + per; q < e && q < lines; q++)
+                _mm_prefetch((const char *)(wn + (q / lpr) * C + (q % lpr) * 16), _MM_HINT_T1);
+            ntp_tile(yb + i * OC, OC, xb + i * C, C, p, kn, 8, m, first);
+        }
         switch (i1 - i) {
 #define NTP_CASE(RR)                                                                                               \
     case RR:                                                                                                       \

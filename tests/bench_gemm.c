@@ -27,6 +27,7 @@ int main(void) {
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -112,6 +113,10 @@ static int cmpd(const void *a, const void *b) {
 /* best-of seconds of one run, over enough runs to fill about budget seconds (at least 3) */
 static double timeit(const shape *s, int which, float *y, const float *x, const float *w, const float *dout,
                      double budget) {
+    /* The previous contender's worker threads may still be spinning (OpenBLAS's for up to 2^28
+     * cycles, libgomp's for a while too): they would share the two cores with this one's. A
+     * pause lets them go to sleep first, so neither side pays for the other. */
+    nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 150000000}, NULL);
     run(s, which, y, x, w, dout); /* warm-up */
     double t0 = mlm_now();
     run(s, which, y, x, w, dout);
