@@ -362,6 +362,34 @@ INLINE_TGT void acc_tile(float *y, int64_t ldy, const float *a, int64_t lda, int
 
 TGT static void acc_rows_avx512(float *y, const float *a, int64_t lda, int64_t sa, const float *b, int64_t r0,
                                 int64_t r1, int64_t K, int64_t n) {
+    if (sa * (int64_t)sizeof(float) >= 4096) {
+        /* A read across its rows, a page or more apart per k (dW += dout^T @ in for a wide
+         * layer: A[r, k] = dout[k * OC + r], OC = the vocabulary): each 8-row tile of A touches
+         * one line and one page per k. Copy the tile once per block, [k][8] contiguous, and
+         * run it past every column tile of B (B's block, ACC_KB x n, stays in L2). */
+        _Alignas(64) float bp[ACC_KB * 8];
+        for (int64_t k0 = 0; k0 < K; k0 += ACC_KB) {
+            int64_t k1 = min64(k0 + ACC_KB, K);
+            for (int64_t r = r0; r < r1; r += 8) {
+                int R = (int)min64(8, r1 - r);
+                for (int64_t k = k0; k < k1; k++)
+                    for (int q = 0; q < R; q++) bp[(k - k0) * 8 + q] = a[(r + q) * lda + k * sa];
+                for (int64_t c = 0; c < n; c += 48) {
+                    int64_t w = min64(48, n - c);
+                    int S = (int)((w + 15) / 16);
+                    int rem = (int)(w - 16 * (S - 1));
+                    __mmask16 last = (__mmask16)(rem == 16 ? 0xFFFF : (1u << rem) - 1);
+                    float *yt = y + r * n + c;
+                    const float *bt = b + k0 * n + c;
+                    if (R == 8 && S == 3) acc_tile(yt, n, bp, 1, 8, bt, n, 0, k1 - k0, 8, 3, last);
+                    else if (S == 3) acc_tile(yt, n, bp, 1, 8, bt, n, 0, k1 - k0, R, 3, last);
+                    else if (S == 2) acc_tile(yt, n, bp, 1, 8, bt, n, 0, k1 - k0, R, 2, last);
+                    else acc_tile(yt, n, bp, 1, 8, bt, n, 0, k1 - k0, R, 1, last);
+                }
+            }
+        }
+        return;
+    }
     for (int64_t k0 = 0; k0 < K; k0 += ACC_KB) {
         int64_t k1 = min64(k0 + ACC_KB, K);
         for (int64_t c = 0; c < n; c += 48) {

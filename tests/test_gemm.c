@@ -45,7 +45,8 @@ static double max_diff(const mlm_real *a, const mlm_real *b, int64_t n) {
 static const int64_t shapes[][3] = {{1, 7, 5},    {3, 16, 9},    {8, 33, 17},   {13, 64, 40}, {37, 48, 31},
                                     {4, 1, 3},    {9, 288, 35},  {17, 100, 50}, {1, 288, 37}, {2, 17, 1},
                                     {64, 96, 64}, {11, 300, 49}, {70, 40, 130}, {1, 0, 4},
-                                    {300, 50, 97}, {9, 800, 60}, {2, 5, 200}, {3, 0, 2}};
+                                    {300, 50, 97}, {9, 800, 60}, {2, 5, 200}, {3, 0, 2},
+                                    {5, 24, 1100}, {530, 20, 1030}};
 #define NSHAPES ((int)(sizeof shapes / sizeof shapes[0]))
 
 static void test_nt(const char *path) {
