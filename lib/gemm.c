@@ -456,3 +456,32 @@ void mlm_gemm_acc(mlm_real *y, const mlm_real *a, int64_t lda, int64_t sa, const
 #endif
     mlm_gemm_acc_portable(y, a, lda, sa, b, M, K, n);
 }
+
+/* Several products of one x in one parallel region: for one row (decoding) the rows of all the
+ * w_g are cut between the threads as one list; for a batch each product runs on its own (the
+ * packed kernel is compute-bound and its region costs nothing in comparison). Every element
+ * takes the same kernel and order as in mlm_gemm_nt. */
+void mlm_gemm_nt_group(int n, mlm_real *const y[], const mlm_real *const w[], const int64_t OC[], const mlm_real *x,
+                       int64_t N, int64_t C) {
+    int64_t total = 0;
+    for (int g = 0; g < n; g++) total += OC[g] > 0 ? OC[g] : 0;
+#ifdef GEMM_HAVE_AVX512
+    if (N == 1 && total > 0 && mlm_cpu_isa() == MLM_ISA_AVX512) {
+        int nth = (double)C * (double)total > GEMM_PAR_MIN ? max_threads() : 1;
+        int64_t per = (total + nth - 1) / nth;
+        per = (per + 15) / 16 * 16;
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
+        for (int t = 0; t < nth; t++) {
+            int64_t lo = (int64_t)t * per, hi = min64(lo + per, total), base = 0;
+            for (int g = 0; g < n && lo < hi; g++) { /* this thread's share of w_g, if any */
+                int64_t og = OC[g] > 0 ? OC[g] : 0;
+                int64_t a = lo > base ? lo : base, b = hi < base + og ? hi : base + og;
+                if (a < b) nt_row(y[g], x, w[g], a - base, b - base, C);
+                base += og;
+            }
+        }
+        return;
+    }
+#endif
+    for (int g = 0; g < n; g++) mlm_gemm_nt(y[g], x, w[g], N, C, OC[g]);
+}

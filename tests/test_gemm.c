@@ -157,6 +157,30 @@ static void test_threads(const char *path) {
 #endif
 }
 
+/* a group of products of one x gives each the bits of its own mlm_gemm_nt */
+static void test_group(const char *path) {
+    int ok = 1;
+    const int64_t C = 200, OC[3] = {53, 21, 130}; /* 200 x 204 multiply-adds: two threads */
+    for (int64_t N = 1; N <= 3; N += 2) {
+        mlm_real *x = randn(N * C), *w[3], *y[3], *r[3];
+        for (int g = 0; g < 3; g++) {
+            w[g] = randn(OC[g] * C);
+            y[g] = calloc((size_t)(N * OC[g]), sizeof(mlm_real));
+            r[g] = calloc((size_t)(N * OC[g]), sizeof(mlm_real));
+            mlm_gemm_nt(r[g], x, w[g], N, C, OC[g]);
+        }
+        mlm_gemm_nt_group(3, y, (const mlm_real *const *)w, OC, x, N, C);
+        for (int g = 0; g < 3; g++) {
+            if (memcmp(y[g], r[g], sizeof(mlm_real) * (size_t)(N * OC[g])) != 0) ok = 0;
+            free(w[g]); free(y[g]); free(r[g]);
+        }
+        free(x);
+    }
+    char what[128];
+    snprintf(what, sizeof what, "[%s] gemm_nt_group gives every product the bits of its own gemm_nt (N = 1 and 3)", path);
+    CHECK(ok, what);
+}
+
 /* the model's kernels take this path: matmul forward/backward equal the GEMM bit for bit */
 static void test_routing(void) {
     int64_t N = 24, C = 40, OC = 33;
@@ -190,6 +214,7 @@ int main(void) {
     test_nt(mlm_isa_name(isa));
     test_acc(mlm_isa_name(isa));
     test_threads(mlm_isa_name(isa));
+    test_group(mlm_isa_name(isa));
     test_routing();
     if (isa != MLM_ISA_PORTABLE) { /* the portable path too, on this machine */
         mlm_cpu_set_isa(MLM_ISA_PORTABLE);
@@ -197,6 +222,7 @@ int main(void) {
         test_nt("portable");
         test_acc("portable");
         test_threads("portable");
+        test_group("portable");
         test_routing();
         mlm_cpu_set_isa(isa);
     }
