@@ -29,8 +29,9 @@ int main(void) {
     for (int t = 0; t < T; t++) tok[t] = (int)mlm_rng_below(&r, (uint32_t)c->vocab_size);
     mlm_acts *a = mlm_acts_new(c, 1, T, 0, &e);
     mlm_probe *p = mlm_probe_new(NULL);
+    mlm_probe *pk = mlm_probe_new("blocks.*.attn.probs"); /* every attention map kept */
     enum { REPS = 9 };
-    double plain[REPS], traced[REPS];
+    double plain[REPS], traced[REPS], kept[REPS];
     mlm_forward(m, a, tok, 1, T, NULL, NULL, &e); /* warm-up */
     uint64_t flops = 0;
     for (int i = 0; i < REPS; i++) {
@@ -40,11 +41,17 @@ int main(void) {
         mlm_probe_clear(p);
         mlm_forward(m, a, tok, 1, T, NULL, p, &e);
         double t2 = mlm_now();
+        mlm_probe_clear(pk);
+        mlm_forward(m, a, tok, 1, T, NULL, pk, &e);
+        double t3 = mlm_now();
         plain[i] = t1 - t0;
         traced[i] = t2 - t1;
+        kept[i] = t3 - t2;
         flops = mlm_probe_flops(p, NULL);
     }
-    double tp = median(plain, REPS), tt = median(traced, REPS);
+    double tp = median(plain, REPS), tt = median(traced, REPS), tk = median(kept, REPS);
+    double kept_mb = 0;
+    for (int l = 0; l < c->n_layers; l++) kept_mb += (double)c->n_heads * T * T * sizeof(mlm_real) / 1e6;
     /* decode: T tokens one at a time through the KV cache */
     mlm_kv_cache *kv = mlm_kv_cache_new(c, T, &e);
     mlm_real *lg = malloc(sizeof(mlm_real) * (size_t)c->vocab_size);
@@ -60,13 +67,17 @@ int main(void) {
     printf("  prefill T=256      %8.2f ms   %9.0f tokens/s   %6.2f GFLOP/s\n", tp * 1e3, T / tp, (double)flops / tp * 1e-9);
     printf("  prefill traced     %8.2f ms   (statistics of every stage, no kept tensors)\n", tt * 1e3);
     printf("  trace overhead     %8.3f x    (target <= 1.15)\n", tt / tp);
+    printf("  keeping every attention map %8.2f ms, %.3f x untraced (%d maps of %d x %d, %.1f MB copied)\n", tk * 1e3,
+           tk / tp, c->n_layers * c->n_heads, T, T, kept_mb);
     printf("  decode (KV cache)  %8.2f ms for %d tokens   %9.0f tokens/s\n", td * 1e3, T, T / td);
     printf("BENCH prefill %.3f ms untraced-prefill-tokens_per_s %.1f 1\n", tp * 1e3, T / tp);
     printf("BENCH trace_overhead %.4f ratio untraced_ms %.3f %.4f\n", tt / tp, tp * 1e3, tt / tp);
+    printf("BENCH trace_keep_attention %.4f ratio untraced_ms %.3f %.4f\n", tk / tp, tp * 1e3, tk / tp);
     printf("BENCH decode_fp32 %.1f tokens/s prefill_tokens_per_s %.1f %.4f\n", T / td, T / tp, (T / td) / (T / tp));
     free(lg);
     mlm_kv_cache_free(kv);
     mlm_probe_free(p);
+    mlm_probe_free(pk);
     mlm_acts_free(a);
     free(tok);
     mlm_model_free(m);
