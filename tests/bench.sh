@@ -11,6 +11,21 @@ for b in "$build"/tests/bench_*; do
   echo "== $(basename "$b")"
   "$b" | tee -a "$tmp" | grep -v '^BENCH '
 done
+# What people would use instead: Debian's PyTorch on the same shapes, when it is installed
+# (`make crosscheck` installs it); never a dependency of the library or of the tests.
+if /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
+  echo "== bench_torch.py"
+  /usr/bin/python3 tests/bench_torch.py "${OMP_NUM_THREADS:-$(nproc)}" | tee -a "$tmp" | grep -v '^BENCH '
+  # the library's figure against PyTorch's, both from this run: ratio = PyTorch time / ours
+  awk '$1 == "BENCH" { v[$2] = $3 }
+       END { if (("prefill" in v) && ("pytorch_prefill" in v))
+               printf "BENCH prefill_vs_pytorch %s ms pytorch_prefill_ms %s %.3f\n", v["prefill"], v["pytorch_prefill"], v["pytorch_prefill"] / v["prefill"]
+             if (("train_step" in v) && ("pytorch_train_step" in v))
+               printf "BENCH train_step_vs_pytorch %s ms pytorch_train_step_ms %s %.3f\n", v["train_step"], v["pytorch_train_step"], v["pytorch_train_step"] / v["train_step"] }' \
+    "$tmp" >> "$tmp.x" && cat "$tmp.x" >> "$tmp" && rm -f "$tmp.x"
+else
+  echo "== bench_torch.py skipped: /usr/bin/python3 cannot import torch (sudo apt-get install python3-torch)"
+fi
 awk 'BEGIN { printf "[" }
      $1 == "BENCH" { if (n++) printf ","; printf "\n  {\"name\": \"%s\", \"value\": %s, \"unit\": \"%s\", \"baseline\": \"%s\", \"baseline_value\": %s, \"ratio\": %s}", $2, $3, $4, $5, $6, $7 }
      END { printf "\n]\n" }' "$tmp" > "$out.tmp" && mv "$out.tmp" "$out"
