@@ -215,7 +215,7 @@ int main(void) {
     /* roofline points: the GEMM shapes of a prefill, and decoding's matrix-vector products */
     struct { const char *name; int64_t N, C, OC; } gs[] = {
         {"qkv/o T256", 256, d, d}, {"gate/up T256", 256, d, ff}, {"down T256", 256, ff, d}, {"lm_head T256", 256, d, V}};
-    double px[8], py[8];
+    double px[12], py[12];
     int np = 0;
     printf("roofline points (GFLOP/s at arithmetic intensity FLOP/byte, compulsory traffic)\n");
     for (int i = 0; i < 4; i++) {
@@ -233,15 +233,39 @@ int main(void) {
         double fl = 2.0 * N * C * OC, by = 4.0 * (N * C + OC * C + N * OC);
         px[np] = fl / by;
         py[np] = fl / best * 1e-9;
-        printf("  gemm %-14s AI %7.1f   %7.1f GFLOP/s\n", gs[i].name, px[np], py[np]);
+        printf("  gemm %-18s AI %7.1f   %7.1f GFLOP/s\n", gs[i].name, px[np], py[np]);
         np++;
         free(x); free(w); free(y);
     }
+    /* the backward's products of a training step (N = 1024 rows): dinp += dout @ W, dW += dout^T @ in */
+    struct { const char *name; int64_t N, C, OC; int dw; } bs[] = {
+        {"dinp d>ff N1024", 1024, d, ff, 0}, {"dW d>ff N1024", 1024, d, ff, 1}, {"dinp lm_head N1024", 1024, d, V, 0},
+        {"dW lm_head N1024", 1024, d, V, 1}};
+    for (int i = 0; i < 4; i++) {
+        int64_t N = bs[i].N, C = bs[i].C, OC = bs[i].OC;
+        mlm_real *in = calloc((size_t)(N * C), sizeof(mlm_real)), *w = calloc((size_t)(OC * C), sizeof(mlm_real)),
+                 *dout = calloc((size_t)(N * OC), sizeof(mlm_real)), *g = calloc((size_t)(OC * C), sizeof(mlm_real)),
+                 *di = calloc((size_t)(N * C), sizeof(mlm_real));
+        double best = 1e9;
+        for (int k = 0; k < 6; k++) {
+            double t0 = mlm_now();
+            if (bs[i].dw) mlm_gemm_acc(g, dout, 1, OC, in, OC, N, C);
+            else mlm_gemm_acc(di, dout, OC, 1, w, N, OC, C);
+            double t = mlm_now() - t0;
+            if (k > 0 && t < best) best = t; /* the first run warms up */
+        }
+        double fl = 2.0 * N * C * OC, by = 4.0 * (N * C + OC * C + N * OC);
+        px[np] = fl / by;
+        py[np] = fl / best * 1e-9;
+        printf("  gemm %-18s AI %7.1f   %7.1f GFLOP/s\n", bs[i].name, px[np], py[np]);
+        np++;
+        free(in); free(w); free(dout); free(g); free(di);
+    }
     px[np] = 2.0 * (double)mat / bytes32; py[np] = r32 * 2.0 * (double)mat * 1e-9; /* decode fp32 */
-    printf("  decode float32      AI %7.2f   %7.1f GFLOP/s\n", px[np], py[np]);
+    printf("  decode float32          AI %7.2f   %7.1f GFLOP/s\n", px[np], py[np]);
     np++;
     px[np] = 2.0 * (double)mat / bytes16; py[np] = r16 * 2.0 * (double)mat * 1e-9;
-    printf("  decode bf16         AI %7.2f   %7.1f GFLOP/s\n", px[np], py[np]);
+    printf("  decode bf16             AI %7.2f   %7.1f GFLOP/s\n", px[np], py[np]);
     np++;
 
     /* the chart: the roof min(peak, AI * bandwidth) for both bandwidths, and the points */
@@ -269,9 +293,11 @@ int main(void) {
         mlmp_series_set_dash(sd, MLMP_DASH_DASHED);
         mlmp_series *sg = mlmp_add_scatter(pn, px, py, 4, "GEMM, prefill T=256 (qkv/o, gate/up, down, lm_head)");
         mlmp_series_set_marker(sg, MLMP_MARKER_CIRCLE);
-        mlmp_series *s3 = mlmp_add_scatter(pn, px + 4, py + 4, 1, "decode float32 (KV cache)");
+        mlmp_series *sb = mlmp_add_scatter(pn, px + 4, py + 4, 4, "GEMM, training backward N=1024 (dinp, dW: d_ff, lm_head)");
+        mlmp_series_set_marker(sb, MLMP_MARKER_TRIANGLE);
+        mlmp_series *s3 = mlmp_add_scatter(pn, px + 8, py + 8, 1, "decode float32 (KV cache)");
         mlmp_series_set_marker(s3, MLMP_MARKER_SQUARE);
-        mlmp_series *s4 = mlmp_add_scatter(pn, px + 5, py + 5, 1, "decode bf16");
+        mlmp_series *s4 = mlmp_add_scatter(pn, px + 9, py + 9, 1, "decode bf16");
         mlmp_series_set_marker(s4, MLMP_MARKER_SQUARE);
         char err[256];
         mkdir("results", 0755);
