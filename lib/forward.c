@@ -3,6 +3,7 @@
  * the seed diagram: embedding -> blocks (norm, attention, add, norm, FFN, add) -> final norm
  * -> lm_head -> softmax. */
 #include "forward.h"
+#include "gemm.h"
 
 #include "bf16.h"
 
@@ -127,12 +128,23 @@ static void block_forward(const mlm_model *m, mlm_acts *a, int l, int B, int T, 
         rec(p, "blocks.%d.attn_norm", l, n1, f, 3, B, T, d, 0);
         ain = n1;
     }
-    f = wmat(a->q, ain, w->wq + l * qd * d, bw ? bw->wq + l * qd * d : NULL, N, d, qd);
-    rec(p, "blocks.%d.attn.q", l, a->q, f, 4, B, T, H, dk);
-    f = wmat(a->k, ain, w->wk + l * kvd * d, bw ? bw->wk + l * kvd * d : NULL, N, d, kvd);
-    rec(p, "blocks.%d.attn.k", l, a->k, f, 4, B, T, Hk, dk);
-    f = wmat(v, ain, w->wv + l * kvd * d, bw ? bw->wv + l * kvd * d : NULL, N, d, kvd);
-    rec(p, "blocks.%d.attn.v", l, v, f, 4, B, T, Hk, dk);
+    if (!bw) { /* q, k and v of one input: one parallel region when decoding (gemm.h) */
+        mlm_real *ys[3] = {a->q, a->k, v};
+        const mlm_real *ws[3] = {w->wq + l * qd * d, w->wk + l * kvd * d, w->wv + l * kvd * d};
+        const int64_t ocs[3] = {qd, kvd, kvd};
+        uint64_t gf[3];
+        mlm_gemm_nt_group(3, ys, ws, ocs, ain, N, d, gf);
+        rec(p, "blocks.%d.attn.q", l, a->q, gf[0], 4, B, T, H, dk);
+        rec(p, "blocks.%d.attn.k", l, a->k, gf[1], 4, B, T, Hk, dk);
+        rec(p, "blocks.%d.attn.v", l, v, gf[2], 4, B, T, Hk, dk);
+    } else {
+        f = wmat(a->q, ain, w->wq + l * qd * d, bw->wq + l * qd * d, N, d, qd);
+        rec(p, "blocks.%d.attn.q", l, a->q, f, 4, B, T, H, dk);
+        f = wmat(a->k, ain, w->wk + l * kvd * d, bw->wk + l * kvd * d, N, d, kvd);
+        rec(p, "blocks.%d.attn.k", l, a->k, f, 4, B, T, Hk, dk);
+        f = wmat(v, ain, w->wv + l * kvd * d, bw->wv + l * kvd * d, N, d, kvd);
+        rec(p, "blocks.%d.attn.v", l, v, f, 4, B, T, Hk, dk);
+    }
     if (o->no_rope) {
         memcpy(q_rot, a->q, (size_t)(N * qd) * sizeof(mlm_real));
         memcpy(k_rot, a->k, (size_t)(N * kvd) * sizeof(mlm_real));
@@ -189,10 +201,20 @@ static void block_forward(const mlm_model *m, mlm_acts *a, int l, int B, int T, 
         fin = n1;
     }
     if (c->ffn == MLM_FFN_SWIGLU) {
-        f = wmat(gate, fin, w->w_gate + l * ff * d, bw ? bw->w_gate + l * ff * d : NULL, N, d, ff);
-        rec(p, "blocks.%d.ffn.gate", l, gate, f, 3, B, T, ff, 0);
-        f = wmat(up, fin, w->w_up + l * ff * d, bw ? bw->w_up + l * ff * d : NULL, N, d, ff);
-        rec(p, "blocks.%d.ffn.up", l, up, f, 3, B, T, ff, 0);
+        if (!bw) { /* gate and up of one input: one parallel region when decoding */
+            mlm_real *ys[2] = {gate, up};
+            const mlm_real *ws[2] = {w->w_gate + l * ff * d, w->w_up + l * ff * d};
+            const int64_t ocs[2] = {ff, ff};
+            uint64_t gf[2];
+            mlm_gemm_nt_group(2, ys, ws, ocs, fin, N, d, gf);
+            rec(p, "blocks.%d.ffn.gate", l, gate, gf[0], 3, B, T, ff, 0);
+            rec(p, "blocks.%d.ffn.up", l, up, gf[1], 3, B, T, ff, 0);
+        } else {
+            f = wmat(gate, fin, w->w_gate + l * ff * d, bw->w_gate + l * ff * d, N, d, ff);
+            rec(p, "blocks.%d.ffn.gate", l, gate, f, 3, B, T, ff, 0);
+            f = wmat(up, fin, w->w_up + l * ff * d, bw->w_up + l * ff * d, N, d, ff);
+            rec(p, "blocks.%d.ffn.up", l, up, f, 3, B, T, ff, 0);
+        }
         f = mlm_silu_forward(a->act, gate, N * ff);
         rec(p, "blocks.%d.ffn.act", l, a->act, f, 3, B, T, ff, 0);
         f = mlm_mul_forward(hidden, a->act, up, N * ff);

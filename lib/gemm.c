@@ -462,9 +462,12 @@ void mlm_gemm_acc(mlm_real *y, const mlm_real *a, int64_t lda, int64_t sa, const
  * packed kernel is compute-bound and its region costs nothing in comparison). Every element
  * takes the same kernel and order as in mlm_gemm_nt. */
 void mlm_gemm_nt_group(int n, mlm_real *const y[], const mlm_real *const w[], const int64_t OC[], const mlm_real *x,
-                       int64_t N, int64_t C) {
+                       int64_t N, int64_t C, uint64_t *flops) {
     int64_t total = 0;
-    for (int g = 0; g < n; g++) total += OC[g] > 0 ? OC[g] : 0;
+    for (int g = 0; g < n; g++) {
+        total += OC[g] > 0 ? OC[g] : 0;
+        if (flops) flops[g] = N > 0 && C > 0 && OC[g] > 0 ? 2 * (uint64_t)N * (uint64_t)C * (uint64_t)OC[g] : 0;
+    }
 #ifdef GEMM_HAVE_AVX512
     if (N == 1 && total > 0 && mlm_cpu_isa() == MLM_ISA_AVX512) {
         int nth = (double)C * (double)total > GEMM_PAR_MIN ? max_threads() : 1;

@@ -38,9 +38,10 @@
 void mlm_gemm_nt(mlm_real *y, const mlm_real *x, const mlm_real *w, int64_t N, int64_t C, int64_t OC);
 
 /* n products of one x: y[g] (N, OC[g]) = x (N, C) @ w[g]^T, each with the bits mlm_gemm_nt
- * gives it; for one row (decoding: q, k and v, or gate and up) in a single parallel region. */
+ * gives it; for one row (decoding: q, k and v, or gate and up) in a single parallel region.
+ * flops (may be NULL): flops[g] = 2 N C OC[g], the count mlm_matmul_forward returns. */
 void mlm_gemm_nt_group(int n, mlm_real *const y[], const mlm_real *const w[], const int64_t OC[], const mlm_real *x,
-                       int64_t N, int64_t C);
+                       int64_t N, int64_t C, uint64_t *flops);
 
 /* y (M, n) += A (M, K) @ B (K, n): y row-major with row stride n, A[r, k] = a[r*lda + k*sa],
  * B row-major with row stride n. Rows of y are independent, so threads split them. */

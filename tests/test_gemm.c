@@ -169,15 +169,17 @@ static void test_group(const char *path) {
             r[g] = calloc((size_t)(N * OC[g]), sizeof(mlm_real));
             mlm_gemm_nt(r[g], x, w[g], N, C, OC[g]);
         }
-        mlm_gemm_nt_group(3, y, (const mlm_real *const *)w, OC, x, N, C);
+        uint64_t fl[3];
+        mlm_gemm_nt_group(3, y, (const mlm_real *const *)w, OC, x, N, C, fl);
         for (int g = 0; g < 3; g++) {
             if (memcmp(y[g], r[g], sizeof(mlm_real) * (size_t)(N * OC[g])) != 0) ok = 0;
+            if (fl[g] != 2 * (uint64_t)(N * C * OC[g])) ok = 0;
             free(w[g]); free(y[g]); free(r[g]);
         }
         free(x);
     }
     char what[128];
-    snprintf(what, sizeof what, "[%s] gemm_nt_group gives every product the bits of its own gemm_nt (N = 1 and 3)", path);
+    snprintf(what, sizeof what, "[%s] gemm_nt_group gives every product the bits of its own gemm_nt and counts 2 N C OC (N = 1 and 3)", path);
     CHECK(ok, what);
 }
 
