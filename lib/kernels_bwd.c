@@ -4,6 +4,8 @@
  * semantics: kernels_bwd.h. */
 #include "kernels_bwd.h"
 
+#include "bwd_avx512.h"
+#include "cpu.h"
 #include "gemm.h"
 
 #include <math.h>
@@ -324,6 +326,11 @@ uint64_t mlm_crossentropy_backward(mlm_real *dlogits, double *loss, int64_t *n_c
     for (int64_t i = 0; i < N; i++) n += targets[i] >= 0;
     const double invn = n > 0 ? 1.0 / (double)n : 0;
     double part[MLM_CE_CHUNKS];
+    int fast = 0; /* AVX-512 rows (bwd_avx512.c): a vector exp, the sum in 16 double lanes */
+#ifdef MLM_BWD_AVX512
+    fast = mlm_cpu_isa() == MLM_ISA_AVX512;
+#endif
+    (void)fast;
 #pragma omp parallel for schedule(static) if (N * V > 65536)
     for (int ch = 0; ch < MLM_CE_CHUNKS; ch++) {
         int64_t i0 = N * ch / MLM_CE_CHUNKS, i1 = N * (ch + 1) / MLM_CE_CHUNKS;
@@ -335,6 +342,9 @@ uint64_t mlm_crossentropy_backward(mlm_real *dlogits, double *loss, int64_t *n_c
                 if (dx) memset(dx, 0, (size_t)V * sizeof(mlm_real));
                 continue;
             }
+#ifdef MLM_BWD_AVX512
+            if (fast) { total += mlm_ce_row_avx512(dx, x, V, targets[i], (double)n); continue; }
+#endif
             mlm_real mx = -INFINITY;
             for (int64_t j = 0; j < V; j++) if (x[j] > mx) mx = x[j];
             double sum = 0;

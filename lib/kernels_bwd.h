@@ -114,7 +114,9 @@ uint64_t mlm_embed_backward(mlm_real *demb, const mlm_real *dout, const int *tok
  * in [0, V) or -1 (ignored; checked by the caller). *loss = mean over counted positions of
  * -log softmax(logits)[target]; dlogits (N, V) WRITES (softmax - onehot) / n_counted, 0 on
  * ignored rows (dlogits may be NULL: loss only). *n_counted (may be NULL) receives the
- * number of counted positions; with none, *loss = 0 and dlogits is 0.
+ * number of counted positions; with none, *loss = 0 and dlogits is 0. On an AVX-512 CPU (float
+ * build) the rows take bwd_avx512.c: a 16-lane exp within 2 ulp of expf, the sum of exps in 16
+ * double lanes, so the bits differ from the plain loop's by rounding (tests/test_bwd_fast.c).
  * fl (may be NULL): fl[0] loss FLOPs, fl[1] dlogits FLOPs. */
 uint64_t mlm_crossentropy_backward(mlm_real *dlogits, double *loss, int64_t *n_counted, const mlm_real *logits,
                                    const int *targets, int64_t N, int64_t V, uint64_t fl[2]);
