@@ -38,6 +38,22 @@ TGT double mlm_ce_row_avx512(float *dx, const float *x, int64_t V, int target, d
     return log(sum) + (double)mx - (double)x[target];
 }
 
+TGT void mlm_swiglu_rows_avx512(float *dgate, float *dup, float *dact, const float *dhidden, const float *gate,
+                                const float *up, int64_t i0, int64_t i1) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (int64_t i = i0; i < i1; i += 16) {
+        __mmask16 k = tail_mask(i1 - i);
+        __m512 g = _mm512_maskz_loadu_ps(k, gate + i), dh = _mm512_maskz_loadu_ps(k, dhidden + i);
+        __m512 den = _mm512_add_ps(one, mlm_exp16(_mm512_sub_ps(_mm512_setzero_ps(), g)));
+        __m512 s = _mm512_div_ps(one, den), act = _mm512_div_ps(g, den);
+        __m512 da = _mm512_mul_ps(dh, _mm512_maskz_loadu_ps(k, up + i));
+        _mm512_mask_storeu_ps(dact + i, k, da);
+        _mm512_mask_storeu_ps(dup + i, k, _mm512_mul_ps(dh, act));
+        /* da * s * (1 + g * (1 - s)) */
+        _mm512_mask_storeu_ps(dgate + i, k, _mm512_mul_ps(_mm512_mul_ps(da, s), _mm512_fmadd_ps(g, _mm512_sub_ps(one, s), one)));
+    }
+}
+
 TGT void mlm_exp_avx512(float *dst, const float *src, int64_t n) {
     for (int64_t j = 0; j < n; j += 16) {
         __mmask16 k = tail_mask(n - j);

@@ -288,6 +288,33 @@ uint64_t mlm_silu_backward(mlm_real *dgate, const mlm_real *dact, const mlm_real
     return 9 * (uint64_t)n;
 }
 
+uint64_t mlm_swiglu_backward(mlm_real *dgate, mlm_real *dup, mlm_real *dact, const mlm_real *dhidden, const mlm_real *gate,
+                             const mlm_real *up, int64_t n) {
+    int fast = 0;
+#ifdef MLM_BWD_AVX512
+    fast = mlm_cpu_isa() == MLM_ISA_AVX512;
+#endif
+    (void)fast;
+    const int64_t chunk = 4096; /* elements per task: whole vectors, each element on its own */
+    const int64_t tasks = (n + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) if (n > 262144)
+    for (int64_t t = 0; t < tasks; t++) {
+        int64_t i0 = t * chunk, i1 = i0 + chunk < n ? i0 + chunk : n;
+#ifdef MLM_BWD_AVX512
+        if (fast) { mlm_swiglu_rows_avx512(dgate, dup, dact, dhidden, gate, up, i0, i1); continue; }
+#endif
+        for (int64_t i = i0; i < i1; i++) {
+            /* the operations of mlm_silu_forward, mlm_mul_backward and mlm_silu_backward */
+            mlm_real g = gate[i], den = 1 + R_EXP(-g), s = 1 / den, dh = dhidden[i];
+            mlm_real act = g / den, da = dh * up[i];
+            dact[i] = da;
+            dup[i] = dh * act;
+            dgate[i] = da * s * (1 + g * (1 - s));
+        }
+    }
+    return 15 * (uint64_t)n;
+}
+
 uint64_t mlm_mul_backward(mlm_real *da, mlm_real *db, const mlm_real *dout, const mlm_real *a, const mlm_real *b,
                           int64_t n) {
     uint64_t f = 0;

@@ -2,7 +2,9 @@
  * optimizer against their plain C paths (forced with mlm_cpu_set_isa): the vector exp against
  * expf, the cross-entropy (loss and dlogits, with an ignored row and a vocabulary that is not a
  * multiple of 16), the gradient norm and AdamW (the same bits on both paths, and for 1 and 2
- * threads), and the non-finite gradient check naming the first bad index. */
+ * threads), the non-finite gradient check naming the first bad index, and the one-pass SwiGLU
+ * backward against the three kernels it replaces (mlm_silu_forward, mlm_mul_backward,
+ * mlm_silu_backward: the same bits on the portable path). */
 #include "check.h"
 #include "bwd_avx512.h"
 #include "cpu.h"
@@ -96,6 +98,37 @@ static void test_crossentropy(const char *path) {
     free(d2);
 }
 
+/* The fused SwiGLU backward against silu forward + the two muls + silu backward. */
+static void test_swiglu(const char *path) {
+    const int64_t n = 300001; /* parallel, a tail of every vector width */
+    mlm_real *gate = randn(n, 3), *up = randn(n, 1), *dh = randn(n, 1);
+    mlm_real *b[7];
+    for (int i = 0; i < 7; i++) b[i] = malloc((size_t)n * sizeof(mlm_real));
+    gate[0] = 0; gate[1] = 90; gate[2] = -90; /* exp overflow and underflow */
+    mlm_real *act = b[0], *da = b[1], *du = b[2], *dg = b[3], *fa = b[4], *fu = b[5], *fg = b[6];
+    mlm_silu_forward(act, gate, n);
+    mlm_mul_backward(da, NULL, dh, NULL, up, n);
+    mlm_mul_backward(NULL, du, dh, act, NULL, n);
+    mlm_silu_backward(dg, da, gate, n);
+    uint64_t f = mlm_swiglu_backward(fg, fu, fa, dh, gate, up, n);
+    double d = max_abs_diff(fa, da, n), e1 = max_abs_diff(fu, du, n), e2 = max_abs_diff(fg, dg, n);
+    if (e1 > d) d = e1;
+    if (e2 > d) d = e2;
+    char what[160];
+    int exact = !strcmp(path, "portable");
+    snprintf(what, sizeof what, "%s: one-pass SwiGLU backward == the three kernels (dact, dup, dgate; max diff %.2e%s)",
+             path, d, exact ? ", bits" : "");
+    CHECK(exact ? !memcmp(fa, da, (size_t)n * sizeof(mlm_real)) && !memcmp(fu, du, (size_t)n * sizeof(mlm_real)) &&
+                      !memcmp(fg, dg, (size_t)n * sizeof(mlm_real))
+                : d < 1e-5,
+          what);
+    CHECK(f == 15 * (uint64_t)n, "SwiGLU backward FLOPs: 15 per element (silu 4, dact 1, dup 1, silu backward 9)");
+    for (int i = 0; i < 7; i++) free(b[i]);
+    free(gate);
+    free(up);
+    free(dh);
+}
+
 /* Gradient norm and AdamW: the same bits on the current path, the portable path and 1 thread. */
 static void test_optim(const char *path) {
     const int64_t n = 300007; /* above the parallel threshold, not a multiple of 8 */
@@ -164,5 +197,11 @@ int main(void) {
     if (strcmp(path, "avx512")) printf("(no AVX-512 path on this CPU or build: the portable path against itself)\n");
     test_crossentropy(path);
     test_optim(path);
+    test_swiglu(path);
+    if (strcmp(path, "portable")) {
+        mlm_cpu_set_isa(MLM_ISA_PORTABLE);
+        test_swiglu("portable");
+        mlm_cpu_set_isa(native);
+    }
     return check_done();
 }
