@@ -93,7 +93,7 @@ mlm_grads *mlm_grads_new(const mlm_config *cfg, int B, int T, mlm_err *e) {
         {&g->dq_rot, N * qd}, {&g->dq, N * qd},       {&g->dk_rot, N * kvd}, {&g->dk, N * kvd},
         {&g->dv, N * kvd},    {&g->dprobs, TT},       {&g->dscores, TT},    {&g->dkexp, N * qd},
         {&g->dvexp, N * qd},  {&g->dgate, N * ff},    {&g->dup, N * ff},    {&g->dact, N * ff},
-        {&g->dhidden, N * ff}, {&g->act, N * ff},     {&g->dfinal, N * d},  {&g->dlogits, N * V},
+        {&g->dhidden, N * ff}, {&g->dfinal, N * d},   {&g->dlogits, N * V},
     };
     int n = (int)(sizeof table / sizeof table[0]);
     int64_t total = 0;
@@ -270,20 +270,17 @@ static uint64_t block_backward(ctx_t *c, int l, int s, mlm_real *dres, mlm_real 
         wfl(c, K_WDOWN, l, fl[1]);
         rec_stage(c, l, ST_HIDDEN, g->dhidden, fl[0]);
     }
-    if (swiglu) {
-        if (s >= ST_HIDDEN) {
-            uint64_t f_act = mlm_silu_forward(g->act, gate, N * ff); /* recomputed, not saved */
-            uint64_t f_da = mlm_mul_backward(g->dact, NULL, g->dhidden, NULL, up, N * ff);
-            rec_stage(c, l, ST_ACT, g->dact, f_da);
-            uint64_t f_du = mlm_mul_backward(NULL, g->dup, g->dhidden, g->act, NULL, N * ff);
-            rec_stage(c, l, ST_UP, g->dup, f_act + f_du);
-            c->total += f_act + f_da + f_du;
-        }
-        if (s >= ST_ACT) {
-            f = mlm_silu_backward(g->dgate, g->dact, gate, N * ff);
-            c->total += f;
-            rec_stage(c, l, ST_GATE, g->dgate, f);
-        }
+    if (swiglu && s >= ST_HIDDEN) {
+        /* one pass: silu recomputed from the saved gate, dact, dup and dgate */
+        c->total += mlm_swiglu_backward(g->dgate, g->dup, g->dact, g->dhidden, gate, up, N * ff);
+        const uint64_t n_ff = (uint64_t)(N * ff);
+        rec_stage(c, l, ST_ACT, g->dact, n_ff);         /* dact = dh * up: 1 */
+        rec_stage(c, l, ST_UP, g->dup, 4 * n_ff + n_ff); /* silu 4, dup = dh * act: 1 */
+        rec_stage(c, l, ST_GATE, g->dgate, 9 * n_ff);   /* silu backward: 9 */
+    } else if (swiglu && s >= ST_ACT) { /* started at ffn.act: the silu backward alone */
+        f = mlm_silu_backward(g->dgate, g->dact, gate, N * ff);
+        c->total += f;
+        rec_stage(c, l, ST_GATE, g->dgate, f);
     } else if (s >= ST_HIDDEN) {
         f = mlm_relu_backward(g->dup, g->dhidden, up, N * ff);
         c->total += f;

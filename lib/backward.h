@@ -51,7 +51,7 @@ typedef struct mlm_grads {
     mlm_real *dk_rot, *dk, *dv;           /* (N, kvd) */
     mlm_real *dprobs, *dscores;           /* (B, h, T, T) */
     mlm_real *dkexp, *dvexp;              /* (N, qd) per-query-head K/V gradients (probe only) */
-    mlm_real *dgate, *dup, *dact, *dhidden, *act;  /* (N, ff); act: silu(gate) recomputed */
+    mlm_real *dgate, *dup, *dact, *dhidden;  /* (N, ff) */
     mlm_real *dfinal;                     /* (N, d) gradient of final_norm */
     mlm_real *dlogits;                    /* (N, V) */
 } mlm_grads;

@@ -1,8 +1,11 @@
 /* kernels_bwd.c - backward kernels: the fast path the backward pass uses and, where a fast
- * path exists (matmul, attention), a slow, obvious twin the tests compare against. FLOP
- * conventions and accumulate/write semantics: kernels_bwd.h. */
+ * path exists (matmul, attention), a slow, obvious twin the tests compare against (the fast
+ * attention backward itself lives in attention_bwd.c). FLOP conventions and accumulate/write
+ * semantics: kernels_bwd.h. */
 #include "kernels_bwd.h"
 
+#include "bwd_avx512.h"
+#include "cpu.h"
 #include "gemm.h"
 
 #include <math.h>
@@ -200,69 +203,6 @@ static inline void attn_range(const mlm_attn_opts *o, int64_t i, int64_t T, int6
     if (o->causal && o->window > 0 && i + 1 > o->window) *lo = i + 1 - o->window;
 }
 
-uint64_t mlm_attention_backward(mlm_real *dq, mlm_real *dk, mlm_real *dv, mlm_real *dprobs, mlm_real *dscores,
-                                const mlm_real *dheads, const mlm_real *q, const mlm_real *k, const mlm_real *v,
-                                const mlm_real *probs, int64_t B, int64_t T, int64_t H, int64_t Hkv, int64_t hd,
-                                const mlm_attn_opts *o, mlm_attn_from from, uint64_t fl[5]) {
-    const mlm_real scale = (mlm_real)(1.0 / sqrt((double)hd));
-    const int64_t group = H / Hkv;
-    uint64_t n_sc = 0; /* computed scores */
-#pragma omp parallel for collapse(2) schedule(dynamic, 1) reduction(+ : n_sc) if (B * H * T * T * hd > 65536)
-    for (int64_t b = 0; b < B; b++)
-        for (int64_t hk = 0; hk < Hkv; hk++) {
-            /* this task owns dk, dv of (b, hk) and dq of (b, h) for the heads h reading hk */
-            for (int64_t t = 0; t < T; t++) {
-                memset(dk + ((b * T + t) * Hkv + hk) * hd, 0, (size_t)hd * sizeof(mlm_real));
-                memset(dv + ((b * T + t) * Hkv + hk) * hd, 0, (size_t)hd * sizeof(mlm_real));
-            }
-            for (int64_t h = hk * group; h < (hk + 1) * group; h++)
-                for (int64_t i = 0; i < T; i++) {
-                    const mlm_real *qi = q + ((b * T + i) * H + h) * hd, *doi = dheads + ((b * T + i) * H + h) * hd;
-                    const mlm_real *p = probs + ((b * H + h) * T + i) * T;
-                    mlm_real *dp = dprobs + ((b * H + h) * T + i) * T, *ds = dscores + ((b * H + h) * T + i) * T;
-                    mlm_real *dqi = dq + ((b * T + i) * H + h) * hd;
-                    int64_t lo, hi;
-                    attn_range(o, i, T, &lo, &hi);
-                    n_sc += (uint64_t)(hi - lo);
-                    if (from == MLM_ATTN_FROM_HEADS) {
-                        for (int64_t j = 0; j < T; j++) {
-                            if (j < lo || j >= hi) { dp[j] = 0; continue; }
-                            const mlm_real *vj = v + ((b * T + j) * Hkv + hk) * hd;
-                            mlm_real *dvj = dv + ((b * T + j) * Hkv + hk) * hd;
-                            mlm_real s = 0, pj = p[j];
-                            for (int64_t d = 0; d < hd; d++) {
-                                s += doi[d] * vj[d];
-                                dvj[d] += pj * doi[d];
-                            }
-                            dp[j] = s;
-                        }
-                    }
-                    if (from != MLM_ATTN_FROM_SCORES) {
-                        mlm_real sum = 0;
-                        for (int64_t j = lo; j < hi; j++) sum += p[j] * dp[j];
-                        for (int64_t j = 0; j < T; j++) ds[j] = (j >= lo && j < hi) ? p[j] * (dp[j] - sum) : 0;
-                    }
-                    for (int64_t d = 0; d < hd; d++) dqi[d] = 0;
-                    for (int64_t j = lo; j < hi; j++) {
-                        const mlm_real *kj = k + ((b * T + j) * Hkv + hk) * hd;
-                        mlm_real *dkj = dk + ((b * T + j) * Hkv + hk) * hd;
-                        mlm_real g = ds[j] * scale;
-                        for (int64_t d = 0; d < hd; d++) {
-                            dqi[d] += g * kj[d];
-                            dkj[d] += g * qi[d];
-                        }
-                    }
-                }
-        }
-    uint64_t f[5] = {0, 0, 0, 0, 0};
-    if (from == MLM_ATTN_FROM_HEADS) f[0] = f[1] = n_sc * 2 * (uint64_t)hd;
-    if (from != MLM_ATTN_FROM_SCORES) f[2] = 4 * n_sc;
-    f[3] = n_sc * (1 + 2 * (uint64_t)hd);
-    f[4] = n_sc * 2 * (uint64_t)hd;
-    if (fl) memcpy(fl, f, sizeof f);
-    return f[0] + f[1] + f[2] + f[3] + f[4];
-}
-
 uint64_t mlm_attention_backward_ref(mlm_real *dq, mlm_real *dk, mlm_real *dv, mlm_real *dprobs,
                                     mlm_real *dscores, const mlm_real *dheads, const mlm_real *q,
                                     const mlm_real *k, const mlm_real *v, const mlm_real *probs, int64_t B,
@@ -348,6 +288,33 @@ uint64_t mlm_silu_backward(mlm_real *dgate, const mlm_real *dact, const mlm_real
     return 9 * (uint64_t)n;
 }
 
+uint64_t mlm_swiglu_backward(mlm_real *dgate, mlm_real *dup, mlm_real *dact, const mlm_real *dhidden, const mlm_real *gate,
+                             const mlm_real *up, int64_t n) {
+    int fast = 0;
+#ifdef MLM_BWD_AVX512
+    fast = mlm_cpu_isa() == MLM_ISA_AVX512;
+#endif
+    (void)fast;
+    const int64_t chunk = 4096; /* elements per task: whole vectors, each element on its own */
+    const int64_t tasks = (n + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) if (n > 262144)
+    for (int64_t t = 0; t < tasks; t++) {
+        int64_t i0 = t * chunk, i1 = i0 + chunk < n ? i0 + chunk : n;
+#ifdef MLM_BWD_AVX512
+        if (fast) { mlm_swiglu_rows_avx512(dgate, dup, dact, dhidden, gate, up, i0, i1); continue; }
+#endif
+        for (int64_t i = i0; i < i1; i++) {
+            /* the operations of mlm_silu_forward, mlm_mul_backward and mlm_silu_backward */
+            mlm_real g = gate[i], den = 1 + R_EXP(-g), s = 1 / den, dh = dhidden[i];
+            mlm_real act = g / den, da = dh * up[i];
+            dact[i] = da;
+            dup[i] = dh * act;
+            dgate[i] = da * s * (1 + g * (1 - s));
+        }
+    }
+    return 15 * (uint64_t)n;
+}
+
 uint64_t mlm_mul_backward(mlm_real *da, mlm_real *db, const mlm_real *dout, const mlm_real *a, const mlm_real *b,
                           int64_t n) {
     uint64_t f = 0;
@@ -386,6 +353,11 @@ uint64_t mlm_crossentropy_backward(mlm_real *dlogits, double *loss, int64_t *n_c
     for (int64_t i = 0; i < N; i++) n += targets[i] >= 0;
     const double invn = n > 0 ? 1.0 / (double)n : 0;
     double part[MLM_CE_CHUNKS];
+    int fast = 0; /* AVX-512 rows (bwd_avx512.c): a vector exp, the sum in 16 double lanes */
+#ifdef MLM_BWD_AVX512
+    fast = mlm_cpu_isa() == MLM_ISA_AVX512;
+#endif
+    (void)fast;
 #pragma omp parallel for schedule(static) if (N * V > 65536)
     for (int ch = 0; ch < MLM_CE_CHUNKS; ch++) {
         int64_t i0 = N * ch / MLM_CE_CHUNKS, i1 = N * (ch + 1) / MLM_CE_CHUNKS;
@@ -397,6 +369,9 @@ uint64_t mlm_crossentropy_backward(mlm_real *dlogits, double *loss, int64_t *n_c
                 if (dx) memset(dx, 0, (size_t)V * sizeof(mlm_real));
                 continue;
             }
+#ifdef MLM_BWD_AVX512
+            if (fast) { total += mlm_ce_row_avx512(dx, x, V, targets[i], (double)n); continue; }
+#endif
             mlm_real mx = -INFINITY;
             for (int64_t j = 0; j < V; j++) if (x[j] > mx) mx = x[j];
             double sum = 0;

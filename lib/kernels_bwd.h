@@ -98,6 +98,14 @@ uint64_t mlm_attention_backward_expanded(mlm_real *dkexp, mlm_real *dvexp, const
 
 /* Backward of act = silu(gate): dgate WRITES dact * s * (1 + gate * (1 - s)), s = sigmoid. */
 uint64_t mlm_silu_backward(mlm_real *dgate, const mlm_real *dact, const mlm_real *gate, int64_t n);
+/* The whole SwiGLU backward in one pass, hidden = silu(gate) * up: WRITES dact = dhidden * up,
+ * dup = dhidden * silu(gate) (silu recomputed), dgate = the silu backward of dact; one exp per
+ * element where the three kernels above take two. The plain C path does their operations, so
+ * it gives their bits; the AVX-512 path (float build) uses the 16-lane exp of avx512_exp.h.
+ * Parallel over fixed chunks, each element on its own: the same bits for any thread count.
+ * Returns 15 per element: silu 4, dact 1, dup 1, silu backward 9 (as the three kernels). */
+uint64_t mlm_swiglu_backward(mlm_real *dgate, mlm_real *dup, mlm_real *dact, const mlm_real *dhidden, const mlm_real *gate,
+                             const mlm_real *up, int64_t n);
 /* Backward of out = a * b: da, db WRITE dout*b, dout*a (either may be NULL). */
 uint64_t mlm_mul_backward(mlm_real *da, mlm_real *db, const mlm_real *dout, const mlm_real *a, const mlm_real *b,
                           int64_t n);
@@ -114,7 +122,9 @@ uint64_t mlm_embed_backward(mlm_real *demb, const mlm_real *dout, const int *tok
  * in [0, V) or -1 (ignored; checked by the caller). *loss = mean over counted positions of
  * -log softmax(logits)[target]; dlogits (N, V) WRITES (softmax - onehot) / n_counted, 0 on
  * ignored rows (dlogits may be NULL: loss only). *n_counted (may be NULL) receives the
- * number of counted positions; with none, *loss = 0 and dlogits is 0.
+ * number of counted positions; with none, *loss = 0 and dlogits is 0. On an AVX-512 CPU (float
+ * build) the rows take bwd_avx512.c: a 16-lane exp within 2 ulp of expf, the sum of exps in 16
+ * double lanes, so the bits differ from the plain loop's by rounding (tests/test_bwd_fast.c).
  * fl (may be NULL): fl[0] loss FLOPs, fl[1] dlogits FLOPs. */
 uint64_t mlm_crossentropy_backward(mlm_real *dlogits, double *loss, int64_t *n_counted, const mlm_real *logits,
                                    const int *targets, int64_t N, int64_t V, uint64_t fl[2]);

@@ -1,6 +1,7 @@
 /* optim.c - AdamW, clipping, the learning-rate schedule and the optimizer-state file of
  * optim.h. */
 #include "optim.h"
+#include "cpu.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -92,9 +93,72 @@ double mlm_lr_at(const mlm_adamw_cfg *c, int64_t t) {
     return c->lr * (c->min_lr_frac + (1.0 - c->min_lr_frac) * cosine);
 }
 
+/* ---- gradient norm, clipping and the step ----------------------------------------------- */
+/* Each kernel has a plain C path and, in the float build on an AVX-512 CPU (cpu.h), a vector
+ * path doing the same double operations in the same order, so both give the same bits. */
+
+#if !defined(MLM_DOUBLE) && defined(__x86_64__) && defined(__GNUC__)
+#define OPT_AVX512 1
+#include <immintrin.h>
+#define TGT __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
+#endif
+
+#define NORM_CHUNKS 64 /* fixed partial sums, added in chunk order: the same bits for any thread count */
+#define PAR_MIN 262144 /* below this many elements one thread does the work */
+
+static inline int use_avx512(void) {
+#ifdef OPT_AVX512
+    return mlm_cpu_isa() == MLM_ISA_AVX512;
+#else
+    return 0;
+#endif
+}
+
+/* Sum of squares of g (n) in double: lane l (0..7) takes the elements l mod 8 in increasing
+ * order, the lanes are added by a fixed tree, then the tail in order. */
+static double sumsq_portable(const mlm_real *g, int64_t n) {
+    double acc[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) {
+            double x = (double)g[i + l];
+            acc[l] += x * x;
+        }
+    double s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; i < n; i++) s += (double)g[i] * (double)g[i];
+    return s;
+}
+
+#ifdef OPT_AVX512
+TGT static double sumsq_avx512(const float *g, int64_t n) {
+    __m512d acc = _mm512_setzero_pd();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m512d x = _mm512_cvtps_pd(_mm256_loadu_ps(g + i));
+        acc = _mm512_add_pd(acc, _mm512_mul_pd(x, x)); /* no FMA: the portable path's two roundings */
+    }
+    double a[8];
+    _mm512_storeu_pd(a, acc);
+    double s = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+    for (; i < n; i++) s += (double)g[i] * (double)g[i];
+    return s;
+}
+#endif
+
 double mlm_grad_norm(const mlm_real *g, int64_t n) {
+    double part[NORM_CHUNKS];
+    const int fast = use_avx512();
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int ch = 0; ch < NORM_CHUNKS; ch++) {
+        int64_t i0 = n * ch / NORM_CHUNKS, i1 = n * (ch + 1) / NORM_CHUNKS;
+#ifdef OPT_AVX512
+        if (fast) { part[ch] = sumsq_avx512(g + i0, i1 - i0); continue; }
+#endif
+        (void)fast;
+        part[ch] = sumsq_portable(g + i0, i1 - i0);
+    }
     double s = 0;
-    for (int64_t i = 0; i < n; i++) s += (double)g[i] * (double)g[i];
+    for (int ch = 0; ch < NORM_CHUNKS; ch++) s += part[ch];
     return sqrt(s);
 }
 
@@ -102,30 +166,94 @@ double mlm_grad_clip(mlm_real *g, int64_t n, double max_norm) {
     double norm = mlm_grad_norm(g, n);
     if (max_norm > 0 && norm > max_norm && isfinite(norm)) {
         double s = max_norm / norm;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
         for (int64_t i = 0; i < n; i++) g[i] = (mlm_real)((double)g[i] * s);
     }
     return norm;
 }
 
+/* Index of the first non-finite gradient, or n. Chunks in parallel; a chunk is scanned element
+ * by element only when its flag sum (0 * g: 0 for finite g, NaN otherwise) is not 0. */
+static int64_t first_nonfinite(const mlm_real *g, int64_t n) {
+    int64_t first = n;
+#pragma omp parallel for schedule(static) reduction(min : first) if (n > PAR_MIN)
+    for (int ch = 0; ch < NORM_CHUNKS; ch++) {
+        int64_t i0 = n * ch / NORM_CHUNKS, i1 = n * (ch + 1) / NORM_CHUNKS, i = i0;
+        mlm_real flag[8] = {0};
+        for (; i + 8 <= i1; i += 8)
+            for (int l = 0; l < 8; l++) flag[l] += g[i + l] * 0;
+        int bad = 0;
+        for (int l = 0; l < 8; l++) bad |= flag[l] != 0;
+        for (; i < i1; i++) bad |= !isfinite((double)g[i]);
+        if (bad)
+            for (i = i0; i < i1; i++)
+                if (!isfinite((double)g[i])) { if (i < first) first = i; break; }
+    }
+    return first;
+}
+
+/* The AdamW constants of one step. */
+typedef struct { double lr, lrwd, b1, omb1, b2, omb2, bc1, bc2, eps; } adamw_k;
+
+/* Elements [i0, i1): the formula of optim.h in double, in this order of operations. */
+static void adamw_portable(const adamw_k *k, mlm_real *p, const mlm_real *g, mlm_real *m, mlm_real *v,
+                           const unsigned char *decay, int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; i++) {
+        double pi = (double)p[i], gi = (double)g[i];
+        if (decay[i]) pi -= k->lrwd * pi;
+        double mi = k->b1 * (double)m[i] + k->omb1 * gi;
+        double vi = k->b2 * (double)v[i] + k->omb2 * gi * gi;
+        m[i] = (mlm_real)mi;
+        v[i] = (mlm_real)vi;
+        pi -= k->lr * (mi / k->bc1) / (sqrt(vi / k->bc2) + k->eps);
+        p[i] = (mlm_real)pi;
+    }
+}
+
+#ifdef OPT_AVX512
+/* 8 elements at a time, each operation of adamw_portable as one correctly rounded vector
+ * operation (no FMA), so the bits are the portable path's. */
+TGT static void adamw_avx512(const adamw_k *k, float *p, const float *g, float *m, float *v, const unsigned char *decay,
+                             int64_t i0, int64_t i1) {
+    const __m512d lr = _mm512_set1_pd(k->lr), lrwd = _mm512_set1_pd(k->lrwd), b1 = _mm512_set1_pd(k->b1),
+                  omb1 = _mm512_set1_pd(k->omb1), b2 = _mm512_set1_pd(k->b2), omb2 = _mm512_set1_pd(k->omb2),
+                  bc1 = _mm512_set1_pd(k->bc1), bc2 = _mm512_set1_pd(k->bc2), eps = _mm512_set1_pd(k->eps);
+    int64_t i = i0;
+    for (; i + 8 <= i1; i += 8) {
+        __m512d pi = _mm512_cvtps_pd(_mm256_loadu_ps(p + i)), gi = _mm512_cvtps_pd(_mm256_loadu_ps(g + i));
+        __m128i db = _mm_loadl_epi64((const __m128i *)(decay + i));
+        __mmask8 dm = (__mmask8)_mm_test_epi8_mask(db, db);
+        pi = _mm512_mask_sub_pd(pi, dm, pi, _mm512_mul_pd(lrwd, pi));
+        __m512d mi = _mm512_add_pd(_mm512_mul_pd(b1, _mm512_cvtps_pd(_mm256_loadu_ps(m + i))), _mm512_mul_pd(omb1, gi));
+        __m512d vi = _mm512_add_pd(_mm512_mul_pd(b2, _mm512_cvtps_pd(_mm256_loadu_ps(v + i))),
+                                   _mm512_mul_pd(_mm512_mul_pd(omb2, gi), gi));
+        _mm256_storeu_ps(m + i, _mm512_cvtpd_ps(mi));
+        _mm256_storeu_ps(v + i, _mm512_cvtpd_ps(vi));
+        __m512d step = _mm512_div_pd(_mm512_mul_pd(lr, _mm512_div_pd(mi, bc1)),
+                                     _mm512_add_pd(_mm512_sqrt_pd(_mm512_div_pd(vi, bc2)), eps));
+        _mm256_storeu_ps(p + i, _mm512_cvtpd_ps(_mm512_sub_pd(pi, step)));
+    }
+    adamw_portable(k, p, g, m, v, decay, i, i1);
+}
+#endif
+
 mlm_status mlm_adamw_step(mlm_adamw *o, mlm_real *p, const mlm_real *g, double lr, mlm_err *e) {
     if (!o || !p || !g) return mlm_fail(e, MLM_EINVAL, "adamw step: NULL argument");
     if (!isfinite(lr) || lr < 0) return mlm_fail(e, MLM_EINVAL, "adamw step: lr (%g) must be finite and >= 0", lr);
-    for (int64_t i = 0; i < o->n; i++)
-        if (!isfinite((double)g[i])) return mlm_fail(e, MLM_EINVAL, "adamw step %lld: gradient %lld is not finite", (long long)o->step + 1, (long long)i);
-    const double b1 = o->cfg.beta1, b2 = o->cfg.beta2, eps = o->cfg.eps, wd = o->cfg.weight_decay;
-    const double t = (double)(o->step + 1);
-    const double bc1 = 1.0 - pow(b1, t), bc2 = 1.0 - pow(b2, t);
-    const int64_t n = o->n;
-#pragma omp parallel for schedule(static) if (n > 262144)
-    for (int64_t i = 0; i < n; i++) {
-        double pi = (double)p[i], gi = (double)g[i];
-        if (o->decay[i]) pi -= lr * wd * pi;
-        double mi = b1 * (double)o->m[i] + (1.0 - b1) * gi;
-        double vi = b2 * (double)o->v[i] + (1.0 - b2) * gi * gi;
-        o->m[i] = (mlm_real)mi;
-        o->v[i] = (mlm_real)vi;
-        pi -= lr * (mi / bc1) / (sqrt(vi / bc2) + eps);
-        p[i] = (mlm_real)pi;
+    const int64_t n = o->n, bad = first_nonfinite(g, n);
+    if (bad < n) return mlm_fail(e, MLM_EINVAL, "adamw step %lld: gradient %lld is not finite", (long long)o->step + 1, (long long)bad);
+    const double b1 = o->cfg.beta1, b2 = o->cfg.beta2, t = (double)(o->step + 1);
+    const adamw_k k = {lr, lr * o->cfg.weight_decay, b1, 1.0 - b1, b2, 1.0 - b2, 1.0 - pow(b1, t), 1.0 - pow(b2, t), o->cfg.eps};
+    const int fast = use_avx512();
+    /* fixed chunks: each element's arithmetic is its own, so chunks only split the work */
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (int ch = 0; ch < NORM_CHUNKS; ch++) {
+        int64_t i0 = n * ch / NORM_CHUNKS, i1 = n * (ch + 1) / NORM_CHUNKS;
+#ifdef OPT_AVX512
+        if (fast) { adamw_avx512(&k, p, g, o->m, o->v, o->decay, i0, i1); continue; }
+#endif
+        (void)fast;
+        adamw_portable(&k, p, g, o->m, o->v, o->decay, i0, i1);
     }
     o->step++;
     return MLM_OK;

@@ -6,7 +6,9 @@
  *   m <- b1 m + (1 - b1) g;   v <- b2 v + (1 - b2) g^2
  *   p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
  * (PyTorch's torch.optim.AdamW). Arithmetic is in double per element; m, v and p are stored as
- * mlm_real. Every element is independent, so the result does not depend on the thread count. */
+ * mlm_real. Every element is independent, so the result does not depend on the thread count;
+ * the AVX-512 path (float build) does the same double operations in the same order (no FMA),
+ * so it gives the portable path's bits. */
 #ifndef MLM_OPTIM_H
 #define MLM_OPTIM_H
 #include "model.h"
@@ -49,7 +51,9 @@ mlm_status mlm_adamw_decay_from_layout(mlm_adamw *o, const mlm_tensor_info *t, i
  * warmup, cosine from lr to min_lr_frac * lr reached at t = total_steps (held after); else lr. */
 double mlm_lr_at(const mlm_adamw_cfg *c, int64_t t);
 
-/* Global L2 norm of g (n), accumulated in double in index order (deterministic). */
+/* Global L2 norm of g (n): the squares summed in double over 64 fixed chunks (each in 8 lanes,
+ * lane l taking the elements l mod 8 in order), the chunk sums added in order - the same bits
+ * for any thread count and on the AVX-512 and portable paths. */
 double mlm_grad_norm(const mlm_real *g, int64_t n);
 /* Clips g in place so its global norm is at most max_norm (<= 0: no clipping). Returns the
  * norm before clipping. */

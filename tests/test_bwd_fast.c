@@ -1,0 +1,207 @@
+/* test_bwd_fast.c - the AVX-512 paths of the backward's element-wise kernels and of the
+ * optimizer against their plain C paths (forced with mlm_cpu_set_isa): the vector exp against
+ * expf, the cross-entropy (loss and dlogits, with an ignored row and a vocabulary that is not a
+ * multiple of 16), the gradient norm and AdamW (the same bits on both paths, and for 1 and 2
+ * threads), the non-finite gradient check naming the first bad index, and the one-pass SwiGLU
+ * backward against the three kernels it replaces (mlm_silu_forward, mlm_mul_backward,
+ * mlm_silu_backward: the same bits on the portable path). */
+#include "check.h"
+#include "bwd_avx512.h"
+#include "cpu.h"
+#include "kernels_bwd.h"
+#include "optim.h"
+#include "rng.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static mlm_rng rng;
+
+static mlm_real *randn(int64_t n, double s) {
+    mlm_real *x = malloc((size_t)n * sizeof(mlm_real));
+    for (int64_t i = 0; i < n; i++) x[i] = (mlm_real)(s * mlm_rng_normal(&rng));
+    return x;
+}
+
+static double max_abs_diff(const mlm_real *a, const mlm_real *b, int64_t n) {
+    double m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (d > m || isnan(d)) m = isnan(d) ? INFINITY : d;
+    }
+    return m;
+}
+
+#ifdef MLM_BWD_AVX512
+/* ulp distance of two positive normal floats */
+static int64_t ulps(float a, float b) {
+    int32_t ia, ib;
+    memcpy(&ia, &a, 4);
+    memcpy(&ib, &b, 4);
+    return ia > ib ? (int64_t)ia - ib : (int64_t)ib - ia;
+}
+
+static void test_exp(void) {
+    const int64_t n = 200001;
+    float *x = malloc((size_t)n * sizeof(float)), *y = malloc((size_t)n * sizeof(float));
+    for (int64_t i = 0; i < n; i++) x[i] = -87.0f + 175.0f * (float)i / (float)(n - 1); /* results normal */
+    mlm_exp_avx512(y, x, n);
+    int64_t worst = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t u = ulps(y[i], expf(x[i]));
+        if (u > worst) worst = u;
+    }
+    char what[120];
+    snprintf(what, sizeof what, "vector exp within 2 ulp of expf on [-87, 88] (worst %lld ulp)", (long long)worst);
+    CHECK(worst <= 2, what);
+    float sp[5] = {0.0f, -INFINITY, NAN, -200.0f, 100.0f}, r[5];
+    mlm_exp_avx512(r, sp, 5);
+    CHECK(r[0] == 1.0f && r[1] == 0.0f && isnan(r[2]) && r[3] == 0.0f && isinf(r[4]),
+          "vector exp: exp(0) = 1, exp(-inf) = 0, NaN stays NaN, underflow 0, overflow +inf");
+    free(x);
+    free(y);
+}
+#endif
+
+/* The cross-entropy on the current path against the portable path. */
+static void test_crossentropy(const char *path) {
+    const int64_t N = 37, V = 1003;
+    mlm_real *lg = randn(N * V, 3), *d1 = malloc((size_t)(N * V) * sizeof(mlm_real)),
+             *d2 = malloc((size_t)(N * V) * sizeof(mlm_real));
+    int tg[37];
+    for (int i = 0; i < N; i++) tg[i] = (int)mlm_rng_below(&rng, (uint32_t)V);
+    tg[5] = -1;
+    lg[7 * V + 3] = -INFINITY; /* a masked logit */
+    double l1 = 0, l2 = 0, l3 = 0;
+    mlm_isa isa = mlm_cpu_isa();
+    mlm_crossentropy_backward(d1, &l1, NULL, lg, tg, N, V, NULL);
+    mlm_crossentropy_backward(NULL, &l3, NULL, lg, tg, N, V, NULL);
+    mlm_cpu_set_isa(MLM_ISA_PORTABLE);
+    mlm_crossentropy_backward(d2, &l2, NULL, lg, tg, N, V, NULL);
+    mlm_cpu_set_isa(isa);
+    char what[160];
+    snprintf(what, sizeof what, "%s: cross-entropy loss == portable (%.3g apart) and the same without dlogits", path,
+             fabs(l1 - l2));
+    CHECK(fabs(l1 - l2) <= 1e-6 * fabs(l2) && l1 == l3, what);
+    double d = max_abs_diff(d1, d2, N * V);
+    int zero = 1;
+    for (int64_t j = 0; j < V; j++) zero &= d1[5 * V + j] == 0;
+    snprintf(what, sizeof what, "%s: dlogits == portable (max diff %.2e), ignored row zero", path, d);
+    CHECK(d < 1e-8 && zero, what);
+    free(lg);
+    free(d1);
+    free(d2);
+}
+
+/* The fused SwiGLU backward against silu forward + the two muls + silu backward. */
+static void test_swiglu(const char *path) {
+    const int64_t n = 300001; /* parallel, a tail of every vector width */
+    mlm_real *gate = randn(n, 3), *up = randn(n, 1), *dh = randn(n, 1);
+    mlm_real *b[7];
+    for (int i = 0; i < 7; i++) b[i] = malloc((size_t)n * sizeof(mlm_real));
+    gate[0] = 0; gate[1] = 90; gate[2] = -90; /* exp overflow and underflow */
+    mlm_real *act = b[0], *da = b[1], *du = b[2], *dg = b[3], *fa = b[4], *fu = b[5], *fg = b[6];
+    mlm_silu_forward(act, gate, n);
+    mlm_mul_backward(da, NULL, dh, NULL, up, n);
+    mlm_mul_backward(NULL, du, dh, act, NULL, n);
+    mlm_silu_backward(dg, da, gate, n);
+    uint64_t f = mlm_swiglu_backward(fg, fu, fa, dh, gate, up, n);
+    double d = max_abs_diff(fa, da, n), e1 = max_abs_diff(fu, du, n), e2 = max_abs_diff(fg, dg, n);
+    if (e1 > d) d = e1;
+    if (e2 > d) d = e2;
+    char what[160];
+    int exact = !strcmp(path, "portable");
+    snprintf(what, sizeof what, "%s: one-pass SwiGLU backward == the three kernels (dact, dup, dgate; max diff %.2e%s)",
+             path, d, exact ? ", bits" : "");
+    CHECK(exact ? !memcmp(fa, da, (size_t)n * sizeof(mlm_real)) && !memcmp(fu, du, (size_t)n * sizeof(mlm_real)) &&
+                      !memcmp(fg, dg, (size_t)n * sizeof(mlm_real))
+                : d < 1e-5,
+          what);
+    CHECK(f == 15 * (uint64_t)n, "SwiGLU backward FLOPs: 15 per element (silu 4, dact 1, dup 1, silu backward 9)");
+    for (int i = 0; i < 7; i++) free(b[i]);
+    free(gate);
+    free(up);
+    free(dh);
+}
+
+/* Gradient norm and AdamW: the same bits on the current path, the portable path and 1 thread. */
+static void test_optim(const char *path) {
+    const int64_t n = 300007; /* above the parallel threshold, not a multiple of 8 */
+    mlm_real *g = randn(n, 0.01), *p1 = randn(n, 1), *p2 = malloc((size_t)n * sizeof(mlm_real)),
+             *p3 = malloc((size_t)n * sizeof(mlm_real));
+    memcpy(p2, p1, (size_t)n * sizeof(mlm_real));
+    memcpy(p3, p1, (size_t)n * sizeof(mlm_real));
+    mlm_adamw_cfg c;
+    mlm_adamw_cfg_default(&c);
+    mlm_adamw *o1 = mlm_adamw_new(&c, n, NULL), *o2 = mlm_adamw_new(&c, n, NULL), *o3 = mlm_adamw_new(&c, n, NULL);
+    for (int64_t i = 0; i < n; i += 5) o1->decay[i] = o2->decay[i] = o3->decay[i] = 0;
+    mlm_isa isa = mlm_cpu_isa();
+    double n1 = mlm_grad_norm(g, n);
+    for (int s = 0; s < 3; s++) mlm_adamw_step(o1, p1, g, 1e-3, NULL);
+    mlm_cpu_set_isa(MLM_ISA_PORTABLE);
+    double n2 = mlm_grad_norm(g, n);
+    for (int s = 0; s < 3; s++) mlm_adamw_step(o2, p2, g, 1e-3, NULL);
+    mlm_cpu_set_isa(isa);
+#ifdef _OPENMP
+    int nt = omp_get_max_threads();
+    omp_set_num_threads(1);
+#endif
+    double n3 = mlm_grad_norm(g, n);
+    for (int s = 0; s < 3; s++) mlm_adamw_step(o3, p3, g, 1e-3, NULL);
+#ifdef _OPENMP
+    omp_set_num_threads(nt);
+#endif
+    double naive = 0;
+    for (int64_t i = 0; i < n; i++) naive += (double)g[i] * (double)g[i];
+    char what[160];
+    snprintf(what, sizeof what, "%s: gradient norm == portable == 1 thread (bits), == the plain sum (rel %.1e)", path,
+             fabs(n1 - sqrt(naive)) / sqrt(naive));
+    CHECK(n1 == n2 && n1 == n3 && fabs(n1 - sqrt(naive)) <= 1e-12 * sqrt(naive), what);
+    size_t b = (size_t)n * sizeof(mlm_real);
+    snprintf(what, sizeof what, "%s: 3 AdamW steps == portable == 1 thread (p, m, v bits)", path);
+    CHECK(!memcmp(p1, p2, b) && !memcmp(p1, p3, b) && !memcmp(o1->m, o2->m, b) && !memcmp(o1->v, o2->v, b) &&
+              !memcmp(o1->m, o3->m, b) && !memcmp(o1->v, o3->v, b),
+          what);
+    /* non-finite gradients: the first one is named, nothing changes */
+    g[200001] = NAN;
+    g[250000] = INFINITY;
+    memcpy(p2, p1, b);
+    mlm_err e;
+    mlm_status st = mlm_adamw_step(o1, p1, g, 1e-3, &e);
+    snprintf(what, sizeof what, "%s: a NaN gradient is refused naming the first (index 200001)", path);
+    CHECK(st == MLM_EINVAL && strstr(e.msg, "gradient 200001 ") && !memcmp(p1, p2, b) && o1->step == 3, what);
+    mlm_adamw_free(o1);
+    mlm_adamw_free(o2);
+    mlm_adamw_free(o3);
+    free(g);
+    free(p1);
+    free(p2);
+    free(p3);
+}
+
+int main(void) {
+    mlm_rng_seed(&rng, 11);
+    mlm_isa native = mlm_cpu_isa();
+#ifdef MLM_BWD_AVX512
+    if (native == MLM_ISA_AVX512) test_exp();
+#endif
+    const char *path = "portable";
+#ifdef MLM_BWD_AVX512
+    if (native == MLM_ISA_AVX512) path = "avx512";
+#endif
+    if (strcmp(path, "avx512")) printf("(no AVX-512 path on this CPU or build: the portable path against itself)\n");
+    test_crossentropy(path);
+    test_optim(path);
+    test_swiglu(path);
+    if (strcmp(path, "portable")) {
+        mlm_cpu_set_isa(MLM_ISA_PORTABLE);
+        test_swiglu("portable");
+        mlm_cpu_set_isa(native);
+    }
+    return check_done();
+}
