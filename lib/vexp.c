@@ -1,0 +1,264 @@
+/* vexp.c - the vectorised exp and the row softmax / SiLU built on it (contract: vexp.h).
+ *
+ * Layout: the portable C path (float and double builds), then the AVX-512 path (float build,
+ * x86-64, GCC; compiled per function with __attribute__((target))), then the entry points
+ * that choose between them at run time. */
+#include "vexp.h"
+
+#include "cpu.h"
+
+#include <math.h>
+#include <string.h>
+
+#define LANES 16
+
+/* 16 lane sums -> one, by halves (l + l+8, then l + l+4, ...): the order the AVX-512 path uses. */
+static inline mlm_real lanes_sum16(mlm_real *a) {
+    for (int w = LANES / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++) a[l] += a[l + w];
+    return a[0];
+}
+
+/* ================================ portable C ============================================= */
+
+#ifdef MLM_DOUBLE
+static inline double exp_portable(double x) { return exp(x); }
+#else
+/* Cephes expf: exp(r) = 1 + r + r^2 P(r) on |r| <= ln2/2, relative error ~1e-7. */
+#define EXP_P0 1.9875691500E-4f
+#define EXP_P1 1.3981999507E-3f
+#define EXP_P2 8.3334519073E-3f
+#define EXP_P3 4.1665795894E-2f
+#define EXP_P4 1.6666665459E-1f
+#define EXP_P5 5.0000001201E-1f
+#define EXP_LOG2E 1.44269504088896341f
+#define EXP_LN2_HI 0.693359375f   /* 9 significant bits: n * LN2_HI is exact for |n| <= 2^15 */
+#define EXP_LN2_LO -2.12194440e-4f
+#define EXP_X_LO -104.0f          /* exp(-104) < 2^-150: rounds to 0 */
+#define EXP_X_HI 89.0f            /* exp(89) > FLT_MAX: overflows to +inf */
+#define EXP_SHIFTER 12582912.0f   /* 1.5 * 2^23: adding it rounds to an integer */
+
+static inline float bits_to_float(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static inline uint32_t float_to_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/* Branch-free, so the compiler vectorises a loop of it. NaN fails both clamps and flows
+ * through as NaN. The scale 2^n (n in [-150, 128]) is applied as two factors 2^(n/2) and
+ * 2^(n - n/2), both normal: the first product is exact, the second rounds once, so subnormal
+ * results are correctly rounded from p. */
+static inline float exp_portable(float x) {
+    float xc = x < EXP_X_LO ? EXP_X_LO : x;
+    xc = xc > EXP_X_HI ? EXP_X_HI : xc;
+    float t = xc * EXP_LOG2E + EXP_SHIFTER;
+    float n = t - EXP_SHIFTER;
+    int32_t ni = (int32_t)(float_to_bits(t) - float_to_bits(EXP_SHIFTER));
+    float r = xc - n * EXP_LN2_HI;
+    r = r - n * EXP_LN2_LO;
+    float z = r * r;
+    float p = EXP_P0;
+    p = p * r + EXP_P1;
+    p = p * r + EXP_P2;
+    p = p * r + EXP_P3;
+    p = p * r + EXP_P4;
+    p = p * r + EXP_P5;
+    p = (p * z + r) + 1.0f;
+    int32_t n1 = ni / 2, n2 = ni - n1;
+    float s1 = bits_to_float((uint32_t)(n1 + 127) << 23), s2 = bits_to_float((uint32_t)(n2 + 127) << 23);
+    return (p * s1) * s2;
+}
+#endif
+
+static void vexp_portable(mlm_real *y, const mlm_real *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = exp_portable(x[i]);
+}
+
+static mlm_real vexp_shift_sum_portable(mlm_real *y, const mlm_real *x, int64_t n, mlm_real shift) {
+    mlm_real acc[LANES] = {0};
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int l = 0; l < LANES; l++) {
+            mlm_real e = exp_portable(x[i + l] - shift);
+            y[i + l] = e;
+            acc[l] += e;
+        }
+    for (int l = 0; i + l < n; l++) {
+        mlm_real e = exp_portable(x[i + l] - shift);
+        y[i + l] = e;
+        acc[l] += e;
+    }
+    return lanes_sum16(acc);
+}
+
+static mlm_real vmax_portable(const mlm_real *x, int64_t n) {
+    mlm_real m[LANES];
+    for (int l = 0; l < LANES; l++) m[l] = -INFINITY;
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int l = 0; l < LANES; l++) m[l] = x[i + l] > m[l] ? x[i + l] : m[l];
+    for (int l = 0; i + l < n; l++) m[l] = x[i + l] > m[l] ? x[i + l] : m[l];
+    mlm_real mx = m[0];
+    for (int l = 1; l < LANES; l++) mx = m[l] > mx ? m[l] : mx;
+    return mx;
+}
+
+static void scale_portable(mlm_real *y, int64_t n, mlm_real s) {
+    for (int64_t i = 0; i < n; i++) y[i] *= s;
+}
+
+static void silu_portable(mlm_real *act, const mlm_real *gate, int64_t n) {
+    for (int64_t i = 0; i < n; i++) act[i] = gate[i] / (1 + exp_portable(-gate[i]));
+}
+
+/* ================================ AVX-512 ================================================ */
+
+#if !defined(MLM_DOUBLE) && defined(__x86_64__) && defined(__GNUC__)
+#define VEXP_HAVE_AVX512 1
+#include <immintrin.h>
+
+#define TGT __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
+#define INLINE_TGT static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,fma")))
+
+/* The same reduction as the portable routine, with FMA in the reduction and the polynomial,
+ * and vscalefps for 2^n (exact, correctly rounded into the subnormals, inf on overflow). */
+INLINE_TGT __m512 exp16(__m512 x) {
+    /* maxps/minps return the second operand when either is NaN: x stays NaN */
+    x = _mm512_max_ps(_mm512_set1_ps(EXP_X_LO), x);
+    x = _mm512_min_ps(_mm512_set1_ps(EXP_X_HI), x);
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(EXP_LOG2E)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(EXP_LN2_HI), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(EXP_LN2_LO), r);
+    __m512 z = _mm512_mul_ps(r, r);
+    __m512 p = _mm512_set1_ps(EXP_P0);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_P1));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_P2));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_P3));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_P4));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_P5));
+    p = _mm512_add_ps(_mm512_fmadd_ps(p, z, r), _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+INLINE_TGT __mmask16 tail_mask(int64_t left) {
+    return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+}
+
+/* 16 lanes -> one by halves, as lanes_sum16 */
+INLINE_TGT float hsum16(__m512 a) {
+    __m256 h8 = _mm256_add_ps(_mm512_castps512_ps256(a), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+    __m128 h4 = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
+    __m128 h2 = _mm_add_ps(h4, _mm_movehl_ps(h4, h4));
+    __m128 h1 = _mm_add_ss(h2, _mm_shuffle_ps(h2, h2, 1));
+    return _mm_cvtss_f32(h1);
+}
+
+TGT static void vexp_avx512(float *y, const float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = tail_mask(n - i);
+        _mm512_mask_storeu_ps(y + i, m, exp16(_mm512_maskz_loadu_ps(m, x + i)));
+    }
+}
+
+TGT static float vexp_shift_sum_avx512(float *y, const float *x, int64_t n, float shift) {
+    __m512 acc = _mm512_setzero_ps(), s = _mm512_set1_ps(shift);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), s));
+        _mm512_storeu_ps(y + i, e);
+        acc = _mm512_add_ps(acc, e);
+    }
+    if (i < n) {
+        __mmask16 m = tail_mask(n - i);
+        __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), s));
+        _mm512_mask_storeu_ps(y + i, m, e);
+        acc = _mm512_mask_add_ps(acc, m, acc, e);
+    }
+    return hsum16(acc);
+}
+
+TGT static float vmax_avx512(const float *x, int64_t n) {
+    __m512 m = _mm512_set1_ps(-INFINITY);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 k = tail_mask(n - i);
+        /* maxps(x, m) keeps m where x is NaN */
+        m = _mm512_mask_max_ps(m, k, _mm512_maskz_loadu_ps(k, x + i), m);
+    }
+    float l[16], mx = -INFINITY;
+    _mm512_storeu_ps(l, m);
+    for (int q = 0; q < 16; q++) mx = l[q] > mx ? l[q] : mx;
+    return mx;
+}
+
+TGT static void scale_avx512(float *y, int64_t n, float s) {
+    __m512 sv = _mm512_set1_ps(s);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = tail_mask(n - i);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, y + i), sv));
+    }
+}
+
+TGT static void silu_avx512(float *act, const float *gate, int64_t n) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = tail_mask(n - i);
+        __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
+        __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), g));
+        _mm512_mask_storeu_ps(act + i, m, _mm512_div_ps(g, _mm512_add_ps(one, e)));
+    }
+}
+#endif
+
+/* ================================ entry points =========================================== */
+
+#ifdef VEXP_HAVE_AVX512
+#define USE_AVX512 (mlm_cpu_isa() == MLM_ISA_AVX512)
+#else
+#define USE_AVX512 0
+#endif
+
+void mlm_vexp(mlm_real *y, const mlm_real *x, int64_t n) {
+#ifdef VEXP_HAVE_AVX512
+    if (USE_AVX512) { vexp_avx512(y, x, n); return; }
+#endif
+    vexp_portable(y, x, n);
+}
+
+mlm_real mlm_vexp_shift_sum(mlm_real *y, const mlm_real *x, int64_t n, mlm_real shift) {
+#ifdef VEXP_HAVE_AVX512
+    if (USE_AVX512) return vexp_shift_sum_avx512(y, x, n, shift);
+#endif
+    return vexp_shift_sum_portable(y, x, n, shift);
+}
+
+mlm_real mlm_vmax(const mlm_real *x, int64_t n) {
+#ifdef VEXP_HAVE_AVX512
+    if (USE_AVX512) return vmax_avx512(x, n);
+#endif
+    return vmax_portable(x, n);
+}
+
+void mlm_softmax_row(mlm_real *p, const mlm_real *x, int64_t n) {
+    if (n <= 0) return;
+    mlm_real mx = mlm_vmax(x, n);
+    mlm_real sum = mlm_vexp_shift_sum(p, x, n, mx);
+    mlm_real inv = 1 / sum;
+#ifdef VEXP_HAVE_AVX512
+    if (USE_AVX512) { scale_avx512(p, n, inv); return; }
+#endif
+    scale_portable(p, n, inv);
+}
+
+void mlm_silu_row(mlm_real *act, const mlm_real *gate, int64_t n) {
+#ifdef VEXP_HAVE_AVX512
+    if (USE_AVX512) { silu_avx512(act, gate, n); return; }
+#endif
+    silu_portable(act, gate, n);
+}
