@@ -2,6 +2,7 @@
  * reference of each op that the tests compare against. FLOP conventions: kernels.h. */
 #include "kernels.h"
 #include "dot_lanes.h"
+#include "vexp.h"
 
 #include "gemm.h"
 
@@ -39,21 +40,25 @@ uint64_t mlm_matmul_forward_ref(mlm_real *out, const mlm_real *in, const mlm_rea
 
 /* ---- RMSNorm ----------------------------------------------------------------------------- */
 
+/* The sum of squares in 8 double lanes (fixed order, vectorised); rows run serially below a
+ * million elements, where a parallel region's fork and barrier cost more than the work. */
 uint64_t mlm_rmsnorm_forward(mlm_real *out, mlm_real *rstd, const mlm_real *in, const mlm_real *g, int64_t N, int64_t C,
                              double eps) {
-    uint64_t flops = 0;
-#pragma omp parallel for schedule(static) reduction(+ : flops) if (N * C > 65536)
+#pragma omp parallel for schedule(static) if (N * C > 1048576)
     for (int64_t i = 0; i < N; i++) {
         const mlm_real *x = in + i * C;
-        double ss = 0;
-        for (int64_t c = 0; c < C; c++) ss += (double)x[c] * (double)x[c];
+        double acc[8] = {0};
+        int64_t c = 0;
+        for (; c + 8 <= C; c += 8)
+            for (int l = 0; l < 8; l++) acc[l] += (double)x[c + l] * (double)x[c + l];
+        double ss = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        for (; c < C; c++) ss += (double)x[c] * (double)x[c];
         mlm_real r = (mlm_real)(1.0 / sqrt(ss / (double)C + eps));
         mlm_real *y = out + i * C;
-        for (int64_t c = 0; c < C; c++) y[c] = x[c] * r * g[c];
+        for (c = 0; c < C; c++) y[c] = x[c] * r * g[c];
         if (rstd) rstd[i] = r;
-        flops += 4 * (uint64_t)C + 4;
     }
-    return flops;
+    return (4 * (uint64_t)(C > 0 ? C : 0) + 4) * (uint64_t)(N > 0 ? N : 0);
 }
 
 uint64_t mlm_rmsnorm_forward_ref(mlm_real *out, mlm_real *rstd, const mlm_real *in, const mlm_real *g, int64_t N,
@@ -71,27 +76,79 @@ uint64_t mlm_rmsnorm_forward_ref(mlm_real *out, mlm_real *rstd, const mlm_real *
 
 /* ---- RoPE -------------------------------------------------------------------------------- */
 
+/* The reference's pair indices (the fast path inlines them in rope_row). */
 static inline void rope_pair_index(int64_t i, int64_t hd, mlm_rope_layout layout, int64_t *a, int64_t *b) {
     if (layout == MLM_ROPE_HALF) { *a = i; *b = i + hd / 2; }
     else { *a = 2 * i; *b = 2 * i + 1; }
 }
 
+/* Pairs [i0, i1) of one head row (hd values) rotated by cos c[i - i0], sin s[i - i0]. */
+static inline void rope_row(mlm_real *out, const mlm_real *in, const mlm_real *c, const mlm_real *s, int64_t i0,
+                            int64_t i1, int64_t hd, mlm_rope_layout layout) {
+    if (layout == MLM_ROPE_HALF) {
+        const int64_t half = hd / 2;
+        for (int64_t i = i0; i < i1; i++) {
+            mlm_real x0 = in[i], x1 = in[i + half], ci = c[i - i0], si = s[i - i0];
+            out[i] = x0 * ci - x1 * si;
+            out[i + half] = x0 * si + x1 * ci;
+        }
+    } else {
+        for (int64_t i = i0; i < i1; i++) {
+            mlm_real x0 = in[2 * i], x1 = in[2 * i + 1], ci = c[i - i0], si = s[i - i0];
+            out[2 * i] = x0 * ci - x1 * si;
+            out[2 * i + 1] = x0 * si + x1 * ci;
+        }
+    }
+}
+
+/* cos and sin of pairs [i0, i1) at position p, rounded from double as the reference does. */
+static inline void rope_angles(mlm_real *c, mlm_real *s, double p, int64_t i0, int64_t i1, int64_t hd, double theta) {
+    for (int64_t i = i0; i < i1; i++) {
+        double ang = p * pow(theta, -2.0 * (double)i / (double)hd);
+        c[i - i0] = (mlm_real)cos(ang);
+        s[i - i0] = (mlm_real)sin(ang);
+    }
+}
+
+void mlm_rope_table(mlm_real *cs, const int *pos, int64_t T, int64_t hd, double theta) {
+    const int64_t half = hd / 2;
+    for (int64_t t = 0; t < T; t++) {
+        mlm_real *c = cs + t * hd;
+        if (t > 0 && pos && pos[t] == pos[t - 1]) { memcpy(c, c - hd, (size_t)hd * sizeof(mlm_real)); continue; }
+        rope_angles(c, c + half, pos ? (double)pos[t] : (double)t, 0, half, hd, theta);
+    }
+}
+
+uint64_t mlm_rope_apply(mlm_real *out, const mlm_real *in, const mlm_real *cs, int64_t B, int64_t T, int64_t H,
+                        int64_t hd, mlm_rope_layout layout) {
+    const int64_t half = hd / 2;
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t t = 0; t < T; t++) {
+            const mlm_real *c = cs + t * hd;
+            for (int64_t h = 0; h < H; h++) {
+                int64_t base = ((b * T + t) * H + h) * hd;
+                rope_row(out + base, in + base, c, c + half, 0, half, hd, layout);
+            }
+        }
+    return 3 * (uint64_t)(B * T * H * hd);
+}
+
+/* Without a table: the angles of each position are computed once for the whole batch and
+ * every head, in chunks of pairs on the stack. */
 uint64_t mlm_rope_forward(mlm_real *out, const mlm_real *in, const int *pos, int64_t B, int64_t T, int64_t H,
                           int64_t hd, double theta, mlm_rope_layout layout) {
-    int64_t half = hd / 2;
+    enum { CHUNK = 64 };
+    const int64_t half = hd / 2;
+    mlm_real c[CHUNK], s[CHUNK];
     for (int64_t t = 0; t < T; t++) {
         double p = pos ? (double)pos[t] : (double)t;
-        for (int64_t i = 0; i < half; i++) {
-            double ang = p * pow(theta, -2.0 * (double)i / (double)hd);
-            mlm_real c = (mlm_real)cos(ang), s = (mlm_real)sin(ang);
-            int64_t ia, ib;
-            rope_pair_index(i, hd, layout, &ia, &ib);
+        for (int64_t i0 = 0; i0 < half; i0 += CHUNK) {
+            int64_t i1 = i0 + CHUNK < half ? i0 + CHUNK : half;
+            rope_angles(c, s, p, i0, i1, hd, theta);
             for (int64_t b = 0; b < B; b++)
                 for (int64_t h = 0; h < H; h++) {
                     int64_t base = ((b * T + t) * H + h) * hd;
-                    mlm_real x0 = in[base + ia], x1 = in[base + ib];
-                    out[base + ia] = x0 * c - x1 * s;
-                    out[base + ib] = x0 * s + x1 * c;
+                    rope_row(out + base, in + base, c, s, i0, i1, hd, layout);
                 }
         }
     }
@@ -210,9 +267,12 @@ uint64_t mlm_attention_forward_ref(mlm_real *out, mlm_real *probs, const mlm_rea
 
 /* ---- element-wise ------------------------------------------------------------------------ */
 
+/* The vectorised exp (vexp.h); serial below a million elements, where a parallel region's
+ * fork and barrier cost more than the loop. */
 uint64_t mlm_silu_forward(mlm_real *act, const mlm_real *gate, int64_t n) {
-#pragma omp parallel for schedule(static) if (n > 262144)
-    for (int64_t i = 0; i < n; i++) act[i] = gate[i] / (1 + R_EXP(-gate[i]));
+    const int64_t chunk = 65536;
+#pragma omp parallel for schedule(static) if (n > 1048576)
+    for (int64_t c = 0; c < n; c += chunk) mlm_silu_row(act + c, gate + c, n - c < chunk ? n - c : chunk);
     return 4 * (uint64_t)n;
 }
 
@@ -231,17 +291,11 @@ uint64_t mlm_residual_forward(mlm_real *out, const mlm_real *a, const mlm_real *
     return (uint64_t)n;
 }
 
+/* Rows in parallel, each with the vectorised exp (vexp.h): a row's bits do not depend on the
+ * thread that computes it. */
 uint64_t mlm_softmax_forward(mlm_real *probs, const mlm_real *logits, int64_t N, int64_t V) {
-#pragma omp parallel for schedule(static) if (N * V > 65536)
-    for (int64_t i = 0; i < N; i++) {
-        const mlm_real *x = logits + i * V;
-        mlm_real *p = probs + i * V;
-        mlm_real mx = -INFINITY;
-        for (int64_t j = 0; j < V; j++) if (x[j] > mx) mx = x[j];
-        mlm_real sum = 0;
-        for (int64_t j = 0; j < V; j++) { p[j] = R_EXP(x[j] - mx); sum += p[j]; }
-        for (int64_t j = 0; j < V; j++) p[j] /= sum;
-    }
+#pragma omp parallel for schedule(static) if (N * V > 262144)
+    for (int64_t i = 0; i < N; i++) mlm_softmax_row(probs + i * V, logits + i * V, V);
     return 4 * (uint64_t)N * (uint64_t)V;
 }
 

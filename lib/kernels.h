@@ -36,6 +36,14 @@ typedef enum { MLM_ROPE_ADJACENT = 0, MLM_ROPE_HALF = 1 } mlm_rope_layout;
 /* x (B, T, H, hd) rotated in place (out may equal in) by positions pos (T) (NULL: 0..T-1). */
 uint64_t mlm_rope_forward(mlm_real *out, const mlm_real *in, const int *pos, int64_t B, int64_t T, int64_t H,
                           int64_t hd, double theta, mlm_rope_layout layout);
+/* The same rotation from a precomputed table, for a pass that rotates q and k of every layer
+ * at the same positions: mlm_rope_table fills cs (T, hd) with, for position pos[t] (NULL:
+ * t), cos of pair i at cs[t*hd + i] and sin at cs[t*hd + hd/2 + i] - the values
+ * mlm_rope_forward computes - and mlm_rope_apply rotates x (B, T, H, hd) with it (out may
+ * equal in), giving mlm_rope_forward's bits. */
+void mlm_rope_table(mlm_real *cs, const int *pos, int64_t T, int64_t hd, double theta);
+uint64_t mlm_rope_apply(mlm_real *out, const mlm_real *in, const mlm_real *cs, int64_t B, int64_t T, int64_t H,
+                        int64_t hd, mlm_rope_layout layout);
 uint64_t mlm_rope_forward_ref(mlm_real *out, const mlm_real *in, const int *pos, int64_t B, int64_t T, int64_t H,
                               int64_t hd, double theta, mlm_rope_layout layout);
 
