@@ -167,30 +167,44 @@ TGT static void vexp_avx512(float *y, const float *x, int64_t n) {
     }
 }
 
+/* Two accumulators (even and odd blocks of 16) so the adds do not wait on each other; their
+ * sum, then the 16 lanes by halves. */
 TGT static float vexp_shift_sum_avx512(float *y, const float *x, int64_t n, float shift) {
-    __m512 acc = _mm512_setzero_ps(), s = _mm512_set1_ps(shift);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), s = _mm512_set1_ps(shift);
     int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), s));
-        _mm512_storeu_ps(y + i, e);
-        acc = _mm512_add_ps(acc, e);
+    for (; i + 32 <= n; i += 32) {
+        __m512 e0 = exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), s));
+        __m512 e1 = exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i + 16), s));
+        _mm512_storeu_ps(y + i, e0);
+        _mm512_storeu_ps(y + i + 16, e1);
+        acc0 = _mm512_add_ps(acc0, e0);
+        acc1 = _mm512_add_ps(acc1, e1);
     }
-    if (i < n) {
+    for (; i < n; i += 16) {
         __mmask16 m = tail_mask(n - i);
         __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), s));
         _mm512_mask_storeu_ps(y + i, m, e);
-        acc = _mm512_mask_add_ps(acc, m, acc, e);
+        acc0 = _mm512_mask_add_ps(acc0, m, acc0, e);
     }
-    return hsum16(acc);
+    return hsum16(_mm512_add_ps(acc0, acc1));
 }
 
+/* Four independent maxima (the maximum does not depend on the grouping). */
 TGT static float vmax_avx512(const float *x, int64_t n) {
-    __m512 m = _mm512_set1_ps(-INFINITY);
-    for (int64_t i = 0; i < n; i += 16) {
-        __mmask16 k = tail_mask(n - i);
-        /* maxps(x, m) keeps m where x is NaN */
-        m = _mm512_mask_max_ps(m, k, _mm512_maskz_loadu_ps(k, x + i), m);
+    __m512 m0 = _mm512_set1_ps(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
+    int64_t i = 0;
+    /* maxps(x, m) keeps m where x is NaN */
+    for (; i + 64 <= n; i += 64) {
+        m0 = _mm512_max_ps(_mm512_loadu_ps(x + i), m0);
+        m1 = _mm512_max_ps(_mm512_loadu_ps(x + i + 16), m1);
+        m2 = _mm512_max_ps(_mm512_loadu_ps(x + i + 32), m2);
+        m3 = _mm512_max_ps(_mm512_loadu_ps(x + i + 48), m3);
     }
+    for (; i < n; i += 16) {
+        __mmask16 k = tail_mask(n - i);
+        m0 = _mm512_mask_max_ps(m0, k, _mm512_maskz_loadu_ps(k, x + i), m0);
+    }
+    __m512 m = _mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3));
     float l[16], mx = -INFINITY;
     _mm512_storeu_ps(l, m);
     for (int q = 0; q < 16; q++) mx = l[q] > mx ? l[q] : mx;
@@ -199,7 +213,12 @@ TGT static float vmax_avx512(const float *x, int64_t n) {
 
 TGT static void scale_avx512(float *y, int64_t n, float s) {
     __m512 sv = _mm512_set1_ps(s);
-    for (int64_t i = 0; i < n; i += 16) {
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        _mm512_storeu_ps(y + i, _mm512_mul_ps(_mm512_loadu_ps(y + i), sv));
+        _mm512_storeu_ps(y + i + 16, _mm512_mul_ps(_mm512_loadu_ps(y + i + 16), sv));
+    }
+    for (; i < n; i += 16) {
         __mmask16 m = tail_mask(n - i);
         _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, y + i), sv));
     }

@@ -18,8 +18,8 @@
 /* y (n) = exp(x); y may equal x. */
 void mlm_vexp(mlm_real *y, const mlm_real *x, int64_t n);
 
-/* y (n) = exp(x - shift); returns the sum of y, accumulated in 16 lanes added by a fixed tree
- * (the same order whichever thread calls it). y may equal x. */
+/* y (n) = exp(x - shift); returns the sum of y, accumulated in fixed lanes (16, or 2 x 16 on
+ * AVX-512) added by a fixed tree: the same order whichever thread calls it. y may equal x. */
 mlm_real mlm_vexp_shift_sum(mlm_real *y, const mlm_real *x, int64_t n, mlm_real shift);
 
 /* The largest element of x (n >= 1); NaNs are skipped unless every element is NaN. */
