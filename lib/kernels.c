@@ -3,6 +3,7 @@
 #include "kernels.h"
 #include "dot_lanes.h"
 #include "vexp.h"
+#include "attn_mask.h"
 
 #include "gemm.h"
 
@@ -173,65 +174,7 @@ uint64_t mlm_rope_forward_ref(mlm_real *out, const mlm_real *in, const int *pos,
     return 3 * (uint64_t)(B * T * H * hd);
 }
 
-/* ---- attention --------------------------------------------------------------------------- */
-
-static inline void attn_range(const mlm_attn_opts *o, int64_t i, int64_t T, int64_t *lo, int64_t *hi) {
-    *lo = 0;
-    *hi = o->causal ? i + 1 : T;
-    if (o->causal && o->window > 0 && i + 1 > o->window) *lo = i + 1 - o->window;
-}
-
-uint64_t mlm_attention_forward(mlm_real *out, mlm_real *probs, mlm_real *scores, const mlm_real *q, const mlm_real *k,
-                               const mlm_real *v, int64_t B, int64_t T, int64_t H, int64_t Hkv, int64_t hd,
-                               const mlm_attn_opts *o, uint64_t fl[3]) {
-    const mlm_real scale = (mlm_real)(1.0 / sqrt((double)hd));
-    const int64_t group = H / Hkv;
-    uint64_t f_sc = 0, f_sm = 0, f_av = 0;
-#pragma omp parallel for collapse(2) schedule(dynamic, 1) reduction(+ : f_sc, f_sm, f_av) if (B * H * T * T * hd > 65536)
-    for (int64_t b = 0; b < B; b++)
-        for (int64_t h = 0; h < H; h++) {
-            int64_t hk = h / group;
-            for (int64_t i = 0; i < T; i++) {
-                const mlm_real *qi = q + ((b * T + i) * H + h) * hd;
-                mlm_real *p = probs + ((b * H + h) * T + i) * T;
-                mlm_real *oi = out + ((b * T + i) * H + h) * hd;
-                int64_t lo, hi;
-                attn_range(o, i, T, &lo, &hi);
-                int64_t clo = o->dense ? 0 : lo, chi = o->dense ? T : hi; /* computed range */
-                mlm_real mx = -INFINITY;
-                for (int64_t j = clo; j < chi; j++) {
-                    mlm_real s = mlm_dot_lanes(qi, k + ((b * T + j) * Hkv + hk) * hd, hd) * scale;
-                    if (j < lo || j >= hi) s = -INFINITY;
-                    p[j] = s;
-                    if (s > mx) mx = s;
-                }
-                f_sc += (uint64_t)(chi - clo) * (2 * (uint64_t)hd + 1);
-                if (scores) {
-                    mlm_real *sr = scores + ((b * H + h) * T + i) * T;
-                    for (int64_t j = 0; j < T; j++) sr[j] = (j >= lo && j < hi) ? p[j] : 0;
-                }
-                mlm_real sum = 0;
-                for (int64_t j = clo; j < chi; j++) {
-                    mlm_real ev = R_EXP(p[j] - mx);
-                    p[j] = ev;
-                    sum += ev;
-                }
-                for (int64_t j = clo; j < chi; j++) p[j] /= sum;
-                for (int64_t j = 0; j < clo; j++) p[j] = 0;
-                for (int64_t j = chi; j < T; j++) p[j] = 0;
-                f_sm += 4 * (uint64_t)(chi - clo);
-                for (int64_t d = 0; d < hd; d++) oi[d] = 0;
-                for (int64_t j = clo; j < chi; j++) {
-                    const mlm_real *vj = v + ((b * T + j) * Hkv + hk) * hd;
-                    mlm_real pj = p[j];
-                    for (int64_t d = 0; d < hd; d++) oi[d] += pj * vj[d];
-                }
-                f_av += (uint64_t)(chi - clo) * 2 * (uint64_t)hd;
-            }
-        }
-    if (fl) { fl[0] = f_sc; fl[1] = f_sm; fl[2] = f_av; }
-    return f_sc + f_sm + f_av;
-}
+/* ---- attention (the fast kernels: attention.c) ----------------------------------------------- */
 
 uint64_t mlm_attention_forward_ref(mlm_real *out, mlm_real *probs, const mlm_real *q, const mlm_real *k,
                                    const mlm_real *v, int64_t B, int64_t T, int64_t H, int64_t Hkv, int64_t hd,
@@ -241,7 +184,7 @@ uint64_t mlm_attention_forward_ref(mlm_real *out, mlm_real *probs, const mlm_rea
         for (int64_t h = 0; h < H; h++)
             for (int64_t i = 0; i < T; i++) {
                 int64_t hk = h / (H / Hkv), lo, hi;
-                attn_range(o, i, T, &lo, &hi);
+                mlm_attn_range(o, i, T, &lo, &hi);
                 double mx = -INFINITY, sum = 0;
                 mlm_real *p = probs + ((b * H + h) * T + i) * T;
                 for (int64_t j = 0; j < T; j++) {
@@ -308,33 +251,4 @@ void mlm_repeat_kv(mlm_real *kexp, const mlm_real *k, int64_t N, int64_t H, int6
     for (int64_t i = 0; i < N; i++)
         for (int64_t h = 0; h < H; h++)
             memcpy(kexp + (i * H + h) * hd, k + (i * Hkv + h / group) * hd, (size_t)hd * sizeof(mlm_real));
-}
-
-uint64_t mlm_attention_decode(mlm_real *out, mlm_real *probs, const mlm_real *q, const mlm_real *kc,
-                              const mlm_real *vc, int64_t n, int64_t H, int64_t Hkv, int64_t hd, int window,
-                              uint64_t fl[3]) {
-    const mlm_real scale = (mlm_real)(1.0 / sqrt((double)hd));
-    const int64_t group = H / Hkv, lo = (window > 0 && n > window) ? n - window : 0;
-    for (int64_t h = 0; h < H; h++) {
-        const mlm_real *qh = q + h * hd;
-        mlm_real *p = probs + h * n, *oh = out + h * hd;
-        int64_t hk = h / group;
-        mlm_real mx = -INFINITY;
-        for (int64_t j = lo; j < n; j++) {
-            p[j] = mlm_dot_lanes(qh, kc + (j * Hkv + hk) * hd, hd) * scale;
-            if (p[j] > mx) mx = p[j];
-        }
-        mlm_real sum = 0;
-        for (int64_t j = lo; j < n; j++) { p[j] = R_EXP(p[j] - mx); sum += p[j]; }
-        for (int64_t j = lo; j < n; j++) p[j] /= sum;
-        for (int64_t j = 0; j < lo; j++) p[j] = 0;
-        for (int64_t d = 0; d < hd; d++) oh[d] = 0;
-        for (int64_t j = lo; j < n; j++) {
-            const mlm_real *vj = vc + (j * Hkv + hk) * hd;
-            for (int64_t d = 0; d < hd; d++) oh[d] += p[j] * vj[d];
-        }
-    }
-    uint64_t m = (uint64_t)(n - lo) * (uint64_t)H;
-    if (fl) { fl[0] = m * (2 * (uint64_t)hd + 1); fl[1] = 4 * m; fl[2] = m * 2 * (uint64_t)hd; }
-    return m * (4 * (uint64_t)hd + 5);
 }
