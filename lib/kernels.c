@@ -1,21 +1,27 @@
 /* kernels.c - forward kernels: the fast path used by the passes and the slow, obvious
  * reference of each op that the tests compare against. FLOP conventions: kernels.h. */
 #include "kernels.h"
-#include "dot_lanes.h"
-#include "vexp.h"
-#include "attn_mask.h"
 
+#include "attn_mask.h"
+#include "cpu.h"
 #include "gemm.h"
+#include "vexp.h"
 
 #include <math.h>
 #include <string.h>
 
-#ifdef MLM_DOUBLE
-#define R_EXP exp
-#define R_SQRT sqrt
+/* The element-wise loops (RMSNorm, RoPE, gating multiply, residual add) are written once as
+ * always-inline C and compiled twice: for the baseline ISA and, in the float build on x86-64,
+ * for AVX-512 (chosen at run time, cpu.h), where the compiler vectorises them 16 wide. There is
+ * no FMA contraction in ISO C mode and every loop keeps its order (the RMSNorm sum has fixed
+ * lanes), so both compilations give the same bits. */
+#define LOOP static inline __attribute__((always_inline))
+#if !defined(MLM_DOUBLE) && defined(__x86_64__) && defined(__GNUC__)
+#define KERN_AVX512 1
+#define TGT __attribute__((target("avx512f,avx512bw,avx512vl")))
+#define USE_AVX512 (mlm_cpu_isa() == MLM_ISA_AVX512)
 #else
-#define R_EXP expf
-#define R_SQRT sqrtf
+#define USE_AVX512 0
 #endif
 
 /* ---- matmul ------------------------------------------------------------------------------ */
@@ -41,12 +47,10 @@ uint64_t mlm_matmul_forward_ref(mlm_real *out, const mlm_real *in, const mlm_rea
 
 /* ---- RMSNorm ----------------------------------------------------------------------------- */
 
-/* The sum of squares in 8 double lanes (fixed order, vectorised); rows run serially below a
- * million elements, where a parallel region's fork and barrier cost more than the work. */
-uint64_t mlm_rmsnorm_forward(mlm_real *out, mlm_real *rstd, const mlm_real *in, const mlm_real *g, int64_t N, int64_t C,
-                             double eps) {
-#pragma omp parallel for schedule(static) if (N * C > 1048576)
-    for (int64_t i = 0; i < N; i++) {
+/* Rows [i0, i1): the sum of squares in 8 double lanes (fixed order), then the scaling. */
+LOOP void rmsnorm_rows(mlm_real *out, mlm_real *rstd, const mlm_real *in, const mlm_real *g, int64_t i0, int64_t i1,
+                       int64_t C, double eps) {
+    for (int64_t i = i0; i < i1; i++) {
         const mlm_real *x = in + i * C;
         double acc[8] = {0};
         int64_t c = 0;
@@ -55,10 +59,42 @@ uint64_t mlm_rmsnorm_forward(mlm_real *out, mlm_real *rstd, const mlm_real *in, 
         double ss = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
         for (; c < C; c++) ss += (double)x[c] * (double)x[c];
         mlm_real r = (mlm_real)(1.0 / sqrt(ss / (double)C + eps));
-        mlm_real *y = out + i * C;
-        for (c = 0; c < C; c++) y[c] = x[c] * r * g[c];
+        mlm_real *y = out + i * C, t[16];
+        for (c = 0; c + 16 <= C; c += 16) {
+            for (int l = 0; l < 16; l++) t[l] = x[c + l] * r * g[c + l];
+            for (int l = 0; l < 16; l++) y[c + l] = t[l];
+        }
+        for (; c < C; c++) y[c] = x[c] * r * g[c];
         if (rstd) rstd[i] = r;
     }
+}
+
+static void rmsnorm_rows_base(mlm_real *out, mlm_real *rstd, const mlm_real *in, const mlm_real *g, int64_t i0,
+                              int64_t i1, int64_t C, double eps) {
+    rmsnorm_rows(out, rstd, in, g, i0, i1, C, eps);
+}
+
+#ifdef KERN_AVX512
+TGT static void rmsnorm_rows_avx512(mlm_real *out, mlm_real *rstd, const mlm_real *in, const mlm_real *g, int64_t i0,
+                                    int64_t i1, int64_t C, double eps) {
+    rmsnorm_rows(out, rstd, in, g, i0, i1, C, eps);
+}
+#endif
+
+/* Serial below a million elements, where a parallel region's fork and barrier cost more than
+ * the work; otherwise blocks of 16 rows. */
+uint64_t mlm_rmsnorm_forward(mlm_real *out, mlm_real *rstd, const mlm_real *in, const mlm_real *g, int64_t N, int64_t C,
+                             double eps) {
+    const int avx = USE_AVX512;
+#pragma omp parallel for schedule(static) if (N * C > 1048576)
+    for (int64_t i0 = 0; i0 < N; i0 += 16) {
+        int64_t i1 = i0 + 16 < N ? i0 + 16 : N;
+#ifdef KERN_AVX512
+        if (avx) { rmsnorm_rows_avx512(out, rstd, in, g, i0, i1, C, eps); continue; }
+#endif
+        rmsnorm_rows_base(out, rstd, in, g, i0, i1, C, eps);
+    }
+    (void)avx;
     return (4 * (uint64_t)(C > 0 ? C : 0) + 4) * (uint64_t)(N > 0 ? N : 0);
 }
 
@@ -83,18 +119,37 @@ static inline void rope_pair_index(int64_t i, int64_t hd, mlm_rope_layout layout
     else { *a = 2 * i; *b = 2 * i + 1; }
 }
 
-/* Pairs [i0, i1) of one head row (hd values) rotated by cos c[i - i0], sin s[i - i0]. */
-static inline void rope_row(mlm_real *out, const mlm_real *in, const mlm_real *c, const mlm_real *s, int64_t i0,
-                            int64_t i1, int64_t hd, mlm_rope_layout layout) {
+/* Pairs [i0, i1) of one head row (hd values) rotated by cos c[i - i0], sin s[i - i0]. Blocks
+ * of 8 pairs go through a local array (fixed-length loops, vectorised, out may equal in). */
+LOOP void rope_row(mlm_real *out, const mlm_real *in, const mlm_real *c, const mlm_real *s, int64_t i0, int64_t i1,
+                   int64_t hd, mlm_rope_layout layout) {
+    int64_t i = i0;
+    mlm_real t[16];
     if (layout == MLM_ROPE_HALF) {
         const int64_t half = hd / 2;
-        for (int64_t i = i0; i < i1; i++) {
+        for (; i + 8 <= i1; i += 8) {
+            const mlm_real *ci = c + (i - i0), *si = s + (i - i0);
+            for (int l = 0; l < 8; l++) {
+                t[l] = in[i + l] * ci[l] - in[i + half + l] * si[l];
+                t[8 + l] = in[i + l] * si[l] + in[i + half + l] * ci[l];
+            }
+            for (int l = 0; l < 8; l++) { out[i + l] = t[l]; out[i + half + l] = t[8 + l]; }
+        }
+        for (; i < i1; i++) {
             mlm_real x0 = in[i], x1 = in[i + half], ci = c[i - i0], si = s[i - i0];
             out[i] = x0 * ci - x1 * si;
             out[i + half] = x0 * si + x1 * ci;
         }
     } else {
-        for (int64_t i = i0; i < i1; i++) {
+        for (; i + 8 <= i1; i += 8) {
+            const mlm_real *ci = c + (i - i0), *si = s + (i - i0), *x = in + 2 * i;
+            for (int l = 0; l < 8; l++) {
+                t[2 * l] = x[2 * l] * ci[l] - x[2 * l + 1] * si[l];
+                t[2 * l + 1] = x[2 * l] * si[l] + x[2 * l + 1] * ci[l];
+            }
+            for (int l = 0; l < 16; l++) out[2 * i + l] = t[l];
+        }
+        for (; i < i1; i++) {
             mlm_real x0 = in[2 * i], x1 = in[2 * i + 1], ci = c[i - i0], si = s[i - i0];
             out[2 * i] = x0 * ci - x1 * si;
             out[2 * i + 1] = x0 * si + x1 * ci;
@@ -120,8 +175,8 @@ void mlm_rope_table(mlm_real *cs, const int *pos, int64_t T, int64_t hd, double 
     }
 }
 
-uint64_t mlm_rope_apply(mlm_real *out, const mlm_real *in, const mlm_real *cs, int64_t B, int64_t T, int64_t H,
-                        int64_t hd, mlm_rope_layout layout) {
+LOOP void rope_apply_loop(mlm_real *out, const mlm_real *in, const mlm_real *cs, int64_t B, int64_t T, int64_t H,
+                          int64_t hd, mlm_rope_layout layout) {
     const int64_t half = hd / 2;
     for (int64_t b = 0; b < B; b++)
         for (int64_t t = 0; t < T; t++) {
@@ -131,6 +186,27 @@ uint64_t mlm_rope_apply(mlm_real *out, const mlm_real *in, const mlm_real *cs, i
                 rope_row(out + base, in + base, c, c + half, 0, half, hd, layout);
             }
         }
+}
+
+static void rope_apply_base(mlm_real *out, const mlm_real *in, const mlm_real *cs, int64_t B, int64_t T, int64_t H,
+                            int64_t hd, mlm_rope_layout layout) {
+    rope_apply_loop(out, in, cs, B, T, H, hd, layout);
+}
+
+#ifdef KERN_AVX512
+TGT static void rope_apply_avx512(mlm_real *out, const mlm_real *in, const mlm_real *cs, int64_t B, int64_t T,
+                                  int64_t H, int64_t hd, mlm_rope_layout layout) {
+    rope_apply_loop(out, in, cs, B, T, H, hd, layout);
+}
+#endif
+
+uint64_t mlm_rope_apply(mlm_real *out, const mlm_real *in, const mlm_real *cs, int64_t B, int64_t T, int64_t H,
+                        int64_t hd, mlm_rope_layout layout) {
+#ifdef KERN_AVX512
+    if (USE_AVX512) rope_apply_avx512(out, in, cs, B, T, H, hd, layout);
+    else
+#endif
+        rope_apply_base(out, in, cs, B, T, H, hd, layout);
     return 3 * (uint64_t)(B * T * H * hd);
 }
 
@@ -224,13 +300,50 @@ uint64_t mlm_relu_forward(mlm_real *act, const mlm_real *x, int64_t n) {
     return (uint64_t)n;
 }
 
+/* Blocks of 16 through a local array: fixed-length loops the compiler vectorises at -O2
+ * without alias checks (out may alias a or b). */
+LOOP void mul_loop(mlm_real *out, const mlm_real *a, const mlm_real *b, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        mlm_real t[16];
+        for (int l = 0; l < 16; l++) t[l] = a[i + l] * b[i + l];
+        for (int l = 0; l < 16; l++) out[i + l] = t[l];
+    }
+    for (; i < n; i++) out[i] = a[i] * b[i];
+}
+
+LOOP void add_loop(mlm_real *out, const mlm_real *a, const mlm_real *b, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        mlm_real t[16];
+        for (int l = 0; l < 16; l++) t[l] = a[i + l] + b[i + l];
+        for (int l = 0; l < 16; l++) out[i + l] = t[l];
+    }
+    for (; i < n; i++) out[i] = a[i] + b[i];
+}
+
+static void mul_base(mlm_real *out, const mlm_real *a, const mlm_real *b, int64_t n) { mul_loop(out, a, b, n); }
+static void add_base(mlm_real *out, const mlm_real *a, const mlm_real *b, int64_t n) { add_loop(out, a, b, n); }
+#ifdef KERN_AVX512
+TGT static void mul_avx512(mlm_real *out, const mlm_real *a, const mlm_real *b, int64_t n) { mul_loop(out, a, b, n); }
+TGT static void add_avx512(mlm_real *out, const mlm_real *a, const mlm_real *b, int64_t n) { add_loop(out, a, b, n); }
+#endif
+
 uint64_t mlm_mul_forward(mlm_real *out, const mlm_real *a, const mlm_real *b, int64_t n) {
-    for (int64_t i = 0; i < n; i++) out[i] = a[i] * b[i];
+#ifdef KERN_AVX512
+    if (USE_AVX512) mul_avx512(out, a, b, n);
+    else
+#endif
+        mul_base(out, a, b, n);
     return (uint64_t)n;
 }
 
 uint64_t mlm_residual_forward(mlm_real *out, const mlm_real *a, const mlm_real *b, int64_t n) {
-    for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+#ifdef KERN_AVX512
+    if (USE_AVX512) add_avx512(out, a, b, n);
+    else
+#endif
+        add_base(out, a, b, n);
     return (uint64_t)n;
 }
 
