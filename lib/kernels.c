@@ -348,9 +348,10 @@ uint64_t mlm_residual_forward(mlm_real *out, const mlm_real *a, const mlm_real *
 }
 
 /* Rows in parallel, each with the vectorised exp (vexp.h): a row's bits do not depend on the
- * thread that computes it. */
+ * thread that computes it. Dynamic chunks of 4 rows: on a shared machine a thread that loses
+ * its core does not hold back a fixed share of the rows. */
 uint64_t mlm_softmax_forward(mlm_real *probs, const mlm_real *logits, int64_t N, int64_t V) {
-#pragma omp parallel for schedule(static) if (N * V > 262144)
+#pragma omp parallel for schedule(dynamic, 4) if (N * V > 262144)
     for (int64_t i = 0; i < N; i++) mlm_softmax_row(probs + i * V, logits + i * V, V);
     return 4 * (uint64_t)N * (uint64_t)V;
 }
