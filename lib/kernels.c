@@ -166,12 +166,28 @@ static inline void rope_angles(mlm_real *c, mlm_real *s, double p, int64_t i0, i
     }
 }
 
+/* Each frequency theta^(-2i/hd) once per call (pow is the costly part besides sincos); a
+ * position equal to the previous one copies its row. */
 void mlm_rope_table(mlm_real *cs, const int *pos, int64_t T, int64_t hd, double theta) {
+    enum { CHUNK = 64 };
     const int64_t half = hd / 2;
-    for (int64_t t = 0; t < T; t++) {
-        mlm_real *c = cs + t * hd;
-        if (t > 0 && pos && pos[t] == pos[t - 1]) { memcpy(c, c - hd, (size_t)hd * sizeof(mlm_real)); continue; }
-        rope_angles(c, c + half, pos ? (double)pos[t] : (double)t, 0, half, hd, theta);
+    double inv[CHUNK];
+    for (int64_t i0 = 0; i0 < half; i0 += CHUNK) {
+        int64_t i1 = i0 + CHUNK < half ? i0 + CHUNK : half;
+        for (int64_t i = i0; i < i1; i++) inv[i - i0] = pow(theta, -2.0 * (double)i / (double)hd);
+        for (int64_t t = 0; t < T; t++) {
+            mlm_real *c = cs + t * hd, *s = c + half;
+            if (t > 0 && pos && pos[t] == pos[t - 1]) {
+                for (int64_t i = i0; i < i1; i++) { c[i] = c[i - hd]; s[i] = s[i - hd]; }
+                continue;
+            }
+            double p = pos ? (double)pos[t] : (double)t;
+            for (int64_t i = i0; i < i1; i++) {
+                double ang = p * inv[i - i0];
+                c[i] = (mlm_real)cos(ang);
+                s[i] = (mlm_real)sin(ang);
+            }
+        }
     }
 }
 
