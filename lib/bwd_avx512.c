@@ -3,7 +3,7 @@
 #include "bwd_avx512.h"
 
 #ifdef MLM_BWD_AVX512
-#include "avx512_exp.h"
+#include "expf.h"
 
 #include <math.h>
 
@@ -54,10 +54,4 @@ TGT void mlm_swiglu_rows_avx512(float *dgate, float *dup, float *dact, const flo
     }
 }
 
-TGT void mlm_exp_avx512(float *dst, const float *src, int64_t n) {
-    for (int64_t j = 0; j < n; j += 16) {
-        __mmask16 k = tail_mask(n - j);
-        _mm512_mask_storeu_ps(dst + j, k, mlm_exp16(_mm512_maskz_loadu_ps(k, src + j)));
-    }
-}
 #endif

@@ -19,8 +19,6 @@ double mlm_ce_row_avx512(float *dx, const float *x, int64_t V, int target, doubl
 void mlm_swiglu_rows_avx512(float *dgate, float *dup, float *dact, const float *dhidden, const float *gate,
                             const float *up, int64_t i0, int64_t i1);
 
-/* Exp of n floats (dst may equal src), the 16-lane exp of avx512_exp.h; for the tests. */
-void mlm_exp_avx512(float *dst, const float *src, int64_t n);
 
 #endif
 #endif

@@ -44,7 +44,7 @@ mlm_acts *mlm_acts_new(const mlm_config *cfg, int B, int T, int for_backward, ml
         /* scratch */
         {&a->q, N * qd},              {&a->k, N * kvd},         {&a->scores, B * H * T * (int64_t)T},
         {&a->kexp, N * qd},           {&a->vexp, N * qd},       {&a->attn_out, N * d},
-        {&a->act, N * ff},            {&a->down, N * d},
+        {&a->act, N * ff},            {&a->down, N * d},        {&a->rope_cs, (int64_t)T * cfg->head_dim},
     };
     int n = (int)(sizeof table / sizeof table[0]);
     int64_t total = 0;
@@ -151,9 +151,10 @@ static void block_forward(const mlm_model *m, mlm_acts *a, int l, int B, int T, 
         rec(p, "blocks.%d.attn.q_rot", l, q_rot, 0, 4, B, T, H, dk);
         rec(p, "blocks.%d.attn.k_rot", l, k_rot, 0, 4, B, T, Hk, dk);
     } else {
-        f = mlm_rope_forward(q_rot, a->q, o->pos, B, T, H, dk, c->rope_theta, o->rope_layout);
+        /* a->rope_cs: the table of this pass's positions (rope_prepare) */
+        f = mlm_rope_apply(q_rot, a->q, a->rope_cs, B, T, H, dk, o->rope_layout);
         rec(p, "blocks.%d.attn.q_rot", l, q_rot, f, 4, B, T, H, dk);
-        f = mlm_rope_forward(k_rot, a->k, o->pos, B, T, Hk, dk, c->rope_theta, o->rope_layout);
+        f = mlm_rope_apply(k_rot, a->k, a->rope_cs, B, T, Hk, dk, o->rope_layout);
         rec(p, "blocks.%d.attn.k_rot", l, k_rot, f, 4, B, T, Hk, dk);
     }
     if (p) {
@@ -255,7 +256,13 @@ static mlm_status check_run(const mlm_model *m, const mlm_acts *a, int B, int T,
     return MLM_OK;
 }
 
+/* The RoPE cos/sin of the pass's positions, once for every layer's q and k. */
+static void rope_prepare(const mlm_model *m, mlm_acts *a, int T, const mlm_fwd_opts *o) {
+    if (!o->no_rope) mlm_rope_table(a->rope_cs, o->pos, T, m->cfg.head_dim, m->cfg.rope_theta);
+}
+
 static void blocks_run(const mlm_model *m, mlm_acts *a, int B, int T, const mlm_fwd_opts *o, mlm_probe *p) {
+    rope_prepare(m, a, T, o);
     for (int l = 0; l < m->cfg.n_layers; l++) block_forward(m, a, l, B, T, o, p, NULL, NULL);
 }
 
@@ -361,6 +368,7 @@ static mlm_status decode_step(const mlm_model *m, const mlm_bf16_weights *bw, ml
     int64_t d = cf->d_model, V = cf->vocab_size;
     mlm_embed_forward(a->resid, m->w.tok_emb, &token, 1, d);
     rec(p, "embed", 0, a->resid, 0, 3, 1, 1, d, 0);
+    rope_prepare(m, a, 1, &so);
     for (int l = 0; l < cf->n_layers; l++) block_forward(m, a, l, 1, 1, &so, p, c, bw);
     uint64_t f = mlm_rmsnorm_forward(a->final_out, a->rstd_f, mlm_acts_output(a), m->w.final_norm, 1, d, cf->norm_eps);
     rec(p, "final_norm", 0, a->final_out, f, 3, 1, 1, d, 0);

@@ -70,6 +70,7 @@ typedef struct {
     mlm_real *out_probs; /* (N, V) */
     /* scratch, not saved */
     mlm_real *q, *k, *scores, *kexp, *vexp, *attn_out, *act, *down;
+    mlm_real *rope_cs;   /* (T, head_dim) RoPE cos | sin of the pass's positions (mlm_rope_table) */
 } mlm_acts;
 
 mlm_acts *mlm_acts_new(const mlm_config *cfg, int B, int T, int for_backward, mlm_err *e);

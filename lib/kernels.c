@@ -1,19 +1,27 @@
 /* kernels.c - forward kernels: the fast path used by the passes and the slow, obvious
  * reference of each op that the tests compare against. FLOP conventions: kernels.h. */
 #include "kernels.h"
-#include "dot_lanes.h"
 
+#include "attn_mask.h"
+#include "cpu.h"
 #include "gemm.h"
+#include "vexp.h"
 
 #include <math.h>
 #include <string.h>
 
-#ifdef MLM_DOUBLE
-#define R_EXP exp
-#define R_SQRT sqrt
+/* The element-wise loops (RMSNorm, RoPE, gating multiply, residual add) are written once as
+ * always-inline C and compiled twice: for the baseline ISA and, in the float build on x86-64,
+ * for AVX-512 (chosen at run time, cpu.h), where the compiler vectorises them 16 wide. There is
+ * no FMA contraction in ISO C mode and every loop keeps its order (the RMSNorm sum has fixed
+ * lanes), so both compilations give the same bits. */
+#define LOOP static inline __attribute__((always_inline))
+#if !defined(MLM_DOUBLE) && defined(__x86_64__) && defined(__GNUC__)
+#define KERN_AVX512 1
+#define TGT __attribute__((target("avx512f,avx512bw,avx512vl")))
+#define USE_AVX512 (mlm_cpu_isa() == MLM_ISA_AVX512)
 #else
-#define R_EXP expf
-#define R_SQRT sqrtf
+#define USE_AVX512 0
 #endif
 
 /* ---- matmul ------------------------------------------------------------------------------ */
@@ -40,21 +48,55 @@ uint64_t mlm_matmul_forward_ref(mlm_real *out, const mlm_real *in, const mlm_rea
 
 /* ---- RMSNorm ----------------------------------------------------------------------------- */
 
+/* Rows [i0, i1): the sum of squares in 8 double lanes (fixed order), then the scaling. */
+LOOP void rmsnorm_rows(mlm_real *out, mlm_real *rstd, const mlm_real *in, const mlm_real *g, int64_t i0, int64_t i1,
+                       int64_t C, double eps) {
+    for (int64_t i = i0; i < i1; i++) {
+        const mlm_real *x = in + i * C;
+        double acc[8] = {0};
+        int64_t c = 0;
+        for (; c + 8 <= C; c += 8)
+            for (int l = 0; l < 8; l++) acc[l] += (double)x[c + l] * (double)x[c + l];
+        double ss = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        for (; c < C; c++) ss += (double)x[c] * (double)x[c];
+        mlm_real r = (mlm_real)(1.0 / sqrt(ss / (double)C + eps));
+        mlm_real *y = out + i * C, t[16];
+        for (c = 0; c + 16 <= C; c += 16) {
+            for (int l = 0; l < 16; l++) t[l] = x[c + l] * r * g[c + l];
+            for (int l = 0; l < 16; l++) y[c + l] = t[l];
+        }
+        for (; c < C; c++) y[c] = x[c] * r * g[c];
+        if (rstd) rstd[i] = r;
+    }
+}
+
+static void rmsnorm_rows_base(mlm_real *out, mlm_real *rstd, const mlm_real *in, const mlm_real *g, int64_t i0,
+                              int64_t i1, int64_t C, double eps) {
+    rmsnorm_rows(out, rstd, in, g, i0, i1, C, eps);
+}
+
+#ifdef KERN_AVX512
+TGT static void rmsnorm_rows_avx512(mlm_real *out, mlm_real *rstd, const mlm_real *in, const mlm_real *g, int64_t i0,
+                                    int64_t i1, int64_t C, double eps) {
+    rmsnorm_rows(out, rstd, in, g, i0, i1, C, eps);
+}
+#endif
+
+/* Serial below a million elements, where a parallel region's fork and barrier cost more than
+ * the work; otherwise blocks of 16 rows. */
 uint64_t mlm_rmsnorm_forward(mlm_real *out, mlm_real *rstd, const mlm_real *in, const mlm_real *g, int64_t N, int64_t C,
                              double eps) {
-    uint64_t flops = 0;
-#pragma omp parallel for schedule(static) reduction(+ : flops) if (N * C > 65536)
-    for (int64_t i = 0; i < N; i++) {
-        const mlm_real *x = in + i * C;
-        double ss = 0;
-        for (int64_t c = 0; c < C; c++) ss += (double)x[c] * (double)x[c];
-        mlm_real r = (mlm_real)(1.0 / sqrt(ss / (double)C + eps));
-        mlm_real *y = out + i * C;
-        for (int64_t c = 0; c < C; c++) y[c] = x[c] * r * g[c];
-        if (rstd) rstd[i] = r;
-        flops += 4 * (uint64_t)C + 4;
+    const int avx = USE_AVX512;
+#pragma omp parallel for schedule(static) if (N * C > 1048576)
+    for (int64_t i0 = 0; i0 < N; i0 += 16) {
+        int64_t i1 = i0 + 16 < N ? i0 + 16 : N;
+#ifdef KERN_AVX512
+        if (avx) { rmsnorm_rows_avx512(out, rstd, in, g, i0, i1, C, eps); continue; }
+#endif
+        rmsnorm_rows_base(out, rstd, in, g, i0, i1, C, eps);
     }
-    return flops;
+    (void)avx;
+    return (4 * (uint64_t)(C > 0 ? C : 0) + 4) * (uint64_t)(N > 0 ? N : 0);
 }
 
 uint64_t mlm_rmsnorm_forward_ref(mlm_real *out, mlm_real *rstd, const mlm_real *in, const mlm_real *g, int64_t N,
@@ -72,27 +114,135 @@ uint64_t mlm_rmsnorm_forward_ref(mlm_real *out, mlm_real *rstd, const mlm_real *
 
 /* ---- RoPE -------------------------------------------------------------------------------- */
 
+/* The reference's pair indices (the fast path inlines them in rope_row). */
 static inline void rope_pair_index(int64_t i, int64_t hd, mlm_rope_layout layout, int64_t *a, int64_t *b) {
     if (layout == MLM_ROPE_HALF) { *a = i; *b = i + hd / 2; }
     else { *a = 2 * i; *b = 2 * i + 1; }
 }
 
+/* Pairs [i0, i1) of one head row (hd values) rotated by cos c[i - i0], sin s[i - i0]. Blocks
+ * of 8 pairs go through a local array (fixed-length loops, vectorised, out may equal in). */
+LOOP void rope_row(mlm_real *out, const mlm_real *in, const mlm_real *c, const mlm_real *s, int64_t i0, int64_t i1,
+                   int64_t hd, mlm_rope_layout layout) {
+    int64_t i = i0;
+    mlm_real t[16];
+    if (layout == MLM_ROPE_HALF) {
+        const int64_t half = hd / 2;
+        for (; i + 8 <= i1; i += 8) {
+            const mlm_real *ci = c + (i - i0), *si = s + (i - i0);
+            for (int l = 0; l < 8; l++) {
+                t[l] = in[i + l] * ci[l] - in[i + half + l] * si[l];
+                t[8 + l] = in[i + l] * si[l] + in[i + half + l] * ci[l];
+            }
+            for (int l = 0; l < 8; l++) { out[i + l] = t[l]; out[i + half + l] = t[8 + l]; }
+        }
+        for (; i < i1; i++) {
+            mlm_real x0 = in[i], x1 = in[i + half], ci = c[i - i0], si = s[i - i0];
+            out[i] = x0 * ci - x1 * si;
+            out[i + half] = x0 * si + x1 * ci;
+        }
+    } else {
+        for (; i + 8 <= i1; i += 8) {
+            const mlm_real *ci = c + (i - i0), *si = s + (i - i0), *x = in + 2 * i;
+            for (int l = 0; l < 8; l++) {
+                t[2 * l] = x[2 * l] * ci[l] - x[2 * l + 1] * si[l];
+                t[2 * l + 1] = x[2 * l] * si[l] + x[2 * l + 1] * ci[l];
+            }
+            for (int l = 0; l < 16; l++) out[2 * i + l] = t[l];
+        }
+        for (; i < i1; i++) {
+            mlm_real x0 = in[2 * i], x1 = in[2 * i + 1], ci = c[i - i0], si = s[i - i0];
+            out[2 * i] = x0 * ci - x1 * si;
+            out[2 * i + 1] = x0 * si + x1 * ci;
+        }
+    }
+}
+
+/* cos and sin of pairs [i0, i1) at position p, rounded from double as the reference does. */
+static inline void rope_angles(mlm_real *c, mlm_real *s, double p, int64_t i0, int64_t i1, int64_t hd, double theta) {
+    for (int64_t i = i0; i < i1; i++) {
+        double ang = p * pow(theta, -2.0 * (double)i / (double)hd);
+        c[i - i0] = (mlm_real)cos(ang);
+        s[i - i0] = (mlm_real)sin(ang);
+    }
+}
+
+/* Each frequency theta^(-2i/hd) once per call (pow is the costly part besides sincos); a
+ * position equal to the previous one copies its row. */
+void mlm_rope_table(mlm_real *cs, const int *pos, int64_t T, int64_t hd, double theta) {
+    enum { CHUNK = 64 };
+    const int64_t half = hd / 2;
+    double inv[CHUNK];
+    for (int64_t i0 = 0; i0 < half; i0 += CHUNK) {
+        int64_t i1 = i0 + CHUNK < half ? i0 + CHUNK : half;
+        for (int64_t i = i0; i < i1; i++) inv[i - i0] = pow(theta, -2.0 * (double)i / (double)hd);
+        for (int64_t t = 0; t < T; t++) {
+            mlm_real *c = cs + t * hd, *s = c + half;
+            if (t > 0 && pos && pos[t] == pos[t - 1]) {
+                for (int64_t i = i0; i < i1; i++) { c[i] = c[i - hd]; s[i] = s[i - hd]; }
+                continue;
+            }
+            double p = pos ? (double)pos[t] : (double)t;
+            for (int64_t i = i0; i < i1; i++) {
+                double ang = p * inv[i - i0];
+                c[i] = (mlm_real)cos(ang);
+                s[i] = (mlm_real)sin(ang);
+            }
+        }
+    }
+}
+
+LOOP void rope_apply_loop(mlm_real *out, const mlm_real *in, const mlm_real *cs, int64_t B, int64_t T, int64_t H,
+                          int64_t hd, mlm_rope_layout layout) {
+    const int64_t half = hd / 2;
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t t = 0; t < T; t++) {
+            const mlm_real *c = cs + t * hd;
+            for (int64_t h = 0; h < H; h++) {
+                int64_t base = ((b * T + t) * H + h) * hd;
+                rope_row(out + base, in + base, c, c + half, 0, half, hd, layout);
+            }
+        }
+}
+
+static void rope_apply_base(mlm_real *out, const mlm_real *in, const mlm_real *cs, int64_t B, int64_t T, int64_t H,
+                            int64_t hd, mlm_rope_layout layout) {
+    rope_apply_loop(out, in, cs, B, T, H, hd, layout);
+}
+
+#ifdef KERN_AVX512
+TGT static void rope_apply_avx512(mlm_real *out, const mlm_real *in, const mlm_real *cs, int64_t B, int64_t T,
+                                  int64_t H, int64_t hd, mlm_rope_layout layout) {
+    rope_apply_loop(out, in, cs, B, T, H, hd, layout);
+}
+#endif
+
+uint64_t mlm_rope_apply(mlm_real *out, const mlm_real *in, const mlm_real *cs, int64_t B, int64_t T, int64_t H,
+                        int64_t hd, mlm_rope_layout layout) {
+#ifdef KERN_AVX512
+    if (USE_AVX512) rope_apply_avx512(out, in, cs, B, T, H, hd, layout);
+    else
+#endif
+        rope_apply_base(out, in, cs, B, T, H, hd, layout);
+    return 3 * (uint64_t)(B * T * H * hd);
+}
+
+/* Without a table: the angles of each position are computed once for the whole batch and
+ * every head, in chunks of pairs on the stack. */
 uint64_t mlm_rope_forward(mlm_real *out, const mlm_real *in, const int *pos, int64_t B, int64_t T, int64_t H,
                           int64_t hd, double theta, mlm_rope_layout layout) {
-    int64_t half = hd / 2;
+    enum { CHUNK = 64 };
+    const int64_t half = hd / 2;
+    mlm_real c[CHUNK], s[CHUNK];
     for (int64_t t = 0; t < T; t++) {
         double p = pos ? (double)pos[t] : (double)t;
-        for (int64_t i = 0; i < half; i++) {
-            double ang = p * pow(theta, -2.0 * (double)i / (double)hd);
-            mlm_real c = (mlm_real)cos(ang), s = (mlm_real)sin(ang);
-            int64_t ia, ib;
-            rope_pair_index(i, hd, layout, &ia, &ib);
+        for (int64_t i0 = 0; i0 < half; i0 += CHUNK) {
+            int64_t i1 = i0 + CHUNK < half ? i0 + CHUNK : half;
+            rope_angles(c, s, p, i0, i1, hd, theta);
             for (int64_t b = 0; b < B; b++)
                 for (int64_t h = 0; h < H; h++) {
                     int64_t base = ((b * T + t) * H + h) * hd;
-                    mlm_real x0 = in[base + ia], x1 = in[base + ib];
-                    out[base + ia] = x0 * c - x1 * s;
-                    out[base + ib] = x0 * s + x1 * c;
+                    rope_row(out + base, in + base, c, s, i0, i1, hd, layout);
                 }
         }
     }
@@ -117,65 +267,7 @@ uint64_t mlm_rope_forward_ref(mlm_real *out, const mlm_real *in, const int *pos,
     return 3 * (uint64_t)(B * T * H * hd);
 }
 
-/* ---- attention --------------------------------------------------------------------------- */
-
-static inline void attn_range(const mlm_attn_opts *o, int64_t i, int64_t T, int64_t *lo, int64_t *hi) {
-    *lo = 0;
-    *hi = o->causal ? i + 1 : T;
-    if (o->causal && o->window > 0 && i + 1 > o->window) *lo = i + 1 - o->window;
-}
-
-uint64_t mlm_attention_forward(mlm_real *out, mlm_real *probs, mlm_real *scores, const mlm_real *q, const mlm_real *k,
-                               const mlm_real *v, int64_t B, int64_t T, int64_t H, int64_t Hkv, int64_t hd,
-                               const mlm_attn_opts *o, uint64_t fl[3]) {
-    const mlm_real scale = (mlm_real)(1.0 / sqrt((double)hd));
-    const int64_t group = H / Hkv;
-    uint64_t f_sc = 0, f_sm = 0, f_av = 0;
-#pragma omp parallel for collapse(2) schedule(dynamic, 1) reduction(+ : f_sc, f_sm, f_av) if (B * H * T * T * hd > 65536)
-    for (int64_t b = 0; b < B; b++)
-        for (int64_t h = 0; h < H; h++) {
-            int64_t hk = h / group;
-            for (int64_t i = 0; i < T; i++) {
-                const mlm_real *qi = q + ((b * T + i) * H + h) * hd;
-                mlm_real *p = probs + ((b * H + h) * T + i) * T;
-                mlm_real *oi = out + ((b * T + i) * H + h) * hd;
-                int64_t lo, hi;
-                attn_range(o, i, T, &lo, &hi);
-                int64_t clo = o->dense ? 0 : lo, chi = o->dense ? T : hi; /* computed range */
-                mlm_real mx = -INFINITY;
-                for (int64_t j = clo; j < chi; j++) {
-                    mlm_real s = mlm_dot_lanes(qi, k + ((b * T + j) * Hkv + hk) * hd, hd) * scale;
-                    if (j < lo || j >= hi) s = -INFINITY;
-                    p[j] = s;
-                    if (s > mx) mx = s;
-                }
-                f_sc += (uint64_t)(chi - clo) * (2 * (uint64_t)hd + 1);
-                if (scores) {
-                    mlm_real *sr = scores + ((b * H + h) * T + i) * T;
-                    for (int64_t j = 0; j < T; j++) sr[j] = (j >= lo && j < hi) ? p[j] : 0;
-                }
-                mlm_real sum = 0;
-                for (int64_t j = clo; j < chi; j++) {
-                    mlm_real ev = R_EXP(p[j] - mx);
-                    p[j] = ev;
-                    sum += ev;
-                }
-                for (int64_t j = clo; j < chi; j++) p[j] /= sum;
-                for (int64_t j = 0; j < clo; j++) p[j] = 0;
-                for (int64_t j = chi; j < T; j++) p[j] = 0;
-                f_sm += 4 * (uint64_t)(chi - clo);
-                for (int64_t d = 0; d < hd; d++) oi[d] = 0;
-                for (int64_t j = clo; j < chi; j++) {
-                    const mlm_real *vj = v + ((b * T + j) * Hkv + hk) * hd;
-                    mlm_real pj = p[j];
-                    for (int64_t d = 0; d < hd; d++) oi[d] += pj * vj[d];
-                }
-                f_av += (uint64_t)(chi - clo) * 2 * (uint64_t)hd;
-            }
-        }
-    if (fl) { fl[0] = f_sc; fl[1] = f_sm; fl[2] = f_av; }
-    return f_sc + f_sm + f_av;
-}
+/* ---- attention (the fast kernels: attention.c) ----------------------------------------------- */
 
 uint64_t mlm_attention_forward_ref(mlm_real *out, mlm_real *probs, const mlm_real *q, const mlm_real *k,
                                    const mlm_real *v, int64_t B, int64_t T, int64_t H, int64_t Hkv, int64_t hd,
@@ -185,7 +277,7 @@ uint64_t mlm_attention_forward_ref(mlm_real *out, mlm_real *probs, const mlm_rea
         for (int64_t h = 0; h < H; h++)
             for (int64_t i = 0; i < T; i++) {
                 int64_t hk = h / (H / Hkv), lo, hi;
-                attn_range(o, i, T, &lo, &hi);
+                mlm_attn_range(o, i, T, &lo, &hi);
                 double mx = -INFINITY, sum = 0;
                 mlm_real *p = probs + ((b * H + h) * T + i) * T;
                 for (int64_t j = 0; j < T; j++) {
@@ -211,9 +303,12 @@ uint64_t mlm_attention_forward_ref(mlm_real *out, mlm_real *probs, const mlm_rea
 
 /* ---- element-wise ------------------------------------------------------------------------ */
 
+/* The vectorised exp (vexp.h); serial below a million elements, where a parallel region's
+ * fork and barrier cost more than the loop. */
 uint64_t mlm_silu_forward(mlm_real *act, const mlm_real *gate, int64_t n) {
-#pragma omp parallel for schedule(static) if (n > 262144)
-    for (int64_t i = 0; i < n; i++) act[i] = gate[i] / (1 + R_EXP(-gate[i]));
+    const int64_t chunk = 65536;
+#pragma omp parallel for schedule(static) if (n > 1048576)
+    for (int64_t c = 0; c < n; c += chunk) mlm_silu_row(act + c, gate + c, n - c < chunk ? n - c : chunk);
     return 4 * (uint64_t)n;
 }
 
@@ -222,27 +317,59 @@ uint64_t mlm_relu_forward(mlm_real *act, const mlm_real *x, int64_t n) {
     return (uint64_t)n;
 }
 
+/* Blocks of 16 through a local array: fixed-length loops the compiler vectorises at -O2
+ * without alias checks (out may alias a or b). */
+LOOP void mul_loop(mlm_real *out, const mlm_real *a, const mlm_real *b, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        mlm_real t[16];
+        for (int l = 0; l < 16; l++) t[l] = a[i + l] * b[i + l];
+        for (int l = 0; l < 16; l++) out[i + l] = t[l];
+    }
+    for (; i < n; i++) out[i] = a[i] * b[i];
+}
+
+LOOP void add_loop(mlm_real *out, const mlm_real *a, const mlm_real *b, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        mlm_real t[16];
+        for (int l = 0; l < 16; l++) t[l] = a[i + l] + b[i + l];
+        for (int l = 0; l < 16; l++) out[i + l] = t[l];
+    }
+    for (; i < n; i++) out[i] = a[i] + b[i];
+}
+
+static void mul_base(mlm_real *out, const mlm_real *a, const mlm_real *b, int64_t n) { mul_loop(out, a, b, n); }
+static void add_base(mlm_real *out, const mlm_real *a, const mlm_real *b, int64_t n) { add_loop(out, a, b, n); }
+#ifdef KERN_AVX512
+TGT static void mul_avx512(mlm_real *out, const mlm_real *a, const mlm_real *b, int64_t n) { mul_loop(out, a, b, n); }
+TGT static void add_avx512(mlm_real *out, const mlm_real *a, const mlm_real *b, int64_t n) { add_loop(out, a, b, n); }
+#endif
+
 uint64_t mlm_mul_forward(mlm_real *out, const mlm_real *a, const mlm_real *b, int64_t n) {
-    for (int64_t i = 0; i < n; i++) out[i] = a[i] * b[i];
+#ifdef KERN_AVX512
+    if (USE_AVX512) mul_avx512(out, a, b, n);
+    else
+#endif
+        mul_base(out, a, b, n);
     return (uint64_t)n;
 }
 
 uint64_t mlm_residual_forward(mlm_real *out, const mlm_real *a, const mlm_real *b, int64_t n) {
-    for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+#ifdef KERN_AVX512
+    if (USE_AVX512) add_avx512(out, a, b, n);
+    else
+#endif
+        add_base(out, a, b, n);
     return (uint64_t)n;
 }
 
+/* Rows in parallel, each with the vectorised exp (vexp.h): a row's bits do not depend on the
+ * thread that computes it. Dynamic chunks of 4 rows: on a shared machine a thread that loses
+ * its core does not hold back a fixed share of the rows. */
 uint64_t mlm_softmax_forward(mlm_real *probs, const mlm_real *logits, int64_t N, int64_t V) {
-#pragma omp parallel for schedule(static) if (N * V > 65536)
-    for (int64_t i = 0; i < N; i++) {
-        const mlm_real *x = logits + i * V;
-        mlm_real *p = probs + i * V;
-        mlm_real mx = -INFINITY;
-        for (int64_t j = 0; j < V; j++) if (x[j] > mx) mx = x[j];
-        mlm_real sum = 0;
-        for (int64_t j = 0; j < V; j++) { p[j] = R_EXP(x[j] - mx); sum += p[j]; }
-        for (int64_t j = 0; j < V; j++) p[j] /= sum;
-    }
+#pragma omp parallel for schedule(dynamic, 4) if (N * V > 262144)
+    for (int64_t i = 0; i < N; i++) mlm_softmax_row(probs + i * V, logits + i * V, V);
     return 4 * (uint64_t)N * (uint64_t)V;
 }
 
@@ -255,33 +382,4 @@ void mlm_repeat_kv(mlm_real *kexp, const mlm_real *k, int64_t N, int64_t H, int6
     for (int64_t i = 0; i < N; i++)
         for (int64_t h = 0; h < H; h++)
             memcpy(kexp + (i * H + h) * hd, k + (i * Hkv + h / group) * hd, (size_t)hd * sizeof(mlm_real));
-}
-
-uint64_t mlm_attention_decode(mlm_real *out, mlm_real *probs, const mlm_real *q, const mlm_real *kc,
-                              const mlm_real *vc, int64_t n, int64_t H, int64_t Hkv, int64_t hd, int window,
-                              uint64_t fl[3]) {
-    const mlm_real scale = (mlm_real)(1.0 / sqrt((double)hd));
-    const int64_t group = H / Hkv, lo = (window > 0 && n > window) ? n - window : 0;
-    for (int64_t h = 0; h < H; h++) {
-        const mlm_real *qh = q + h * hd;
-        mlm_real *p = probs + h * n, *oh = out + h * hd;
-        int64_t hk = h / group;
-        mlm_real mx = -INFINITY;
-        for (int64_t j = lo; j < n; j++) {
-            p[j] = mlm_dot_lanes(qh, kc + (j * Hkv + hk) * hd, hd) * scale;
-            if (p[j] > mx) mx = p[j];
-        }
-        mlm_real sum = 0;
-        for (int64_t j = lo; j < n; j++) { p[j] = R_EXP(p[j] - mx); sum += p[j]; }
-        for (int64_t j = lo; j < n; j++) p[j] /= sum;
-        for (int64_t j = 0; j < lo; j++) p[j] = 0;
-        for (int64_t d = 0; d < hd; d++) oh[d] = 0;
-        for (int64_t j = lo; j < n; j++) {
-            const mlm_real *vj = vc + (j * Hkv + hk) * hd;
-            for (int64_t d = 0; d < hd; d++) oh[d] += p[j] * vj[d];
-        }
-    }
-    uint64_t m = (uint64_t)(n - lo) * (uint64_t)H;
-    if (fl) { fl[0] = m * (2 * (uint64_t)hd + 1); fl[1] = 4 * m; fl[2] = m * 2 * (uint64_t)hd; }
-    return m * (4 * (uint64_t)hd + 5);
 }

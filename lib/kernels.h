@@ -36,6 +36,14 @@ typedef enum { MLM_ROPE_ADJACENT = 0, MLM_ROPE_HALF = 1 } mlm_rope_layout;
 /* x (B, T, H, hd) rotated in place (out may equal in) by positions pos (T) (NULL: 0..T-1). */
 uint64_t mlm_rope_forward(mlm_real *out, const mlm_real *in, const int *pos, int64_t B, int64_t T, int64_t H,
                           int64_t hd, double theta, mlm_rope_layout layout);
+/* The same rotation from a precomputed table, for a pass that rotates q and k of every layer
+ * at the same positions: mlm_rope_table fills cs (T, hd) with, for position pos[t] (NULL:
+ * t), cos of pair i at cs[t*hd + i] and sin at cs[t*hd + hd/2 + i] - the values
+ * mlm_rope_forward computes - and mlm_rope_apply rotates x (B, T, H, hd) with it (out may
+ * equal in), giving mlm_rope_forward's bits. */
+void mlm_rope_table(mlm_real *cs, const int *pos, int64_t T, int64_t hd, double theta);
+uint64_t mlm_rope_apply(mlm_real *out, const mlm_real *in, const mlm_real *cs, int64_t B, int64_t T, int64_t H,
+                        int64_t hd, mlm_rope_layout layout);
 uint64_t mlm_rope_forward_ref(mlm_real *out, const mlm_real *in, const int *pos, int64_t B, int64_t T, int64_t H,
                               int64_t hd, double theta, mlm_rope_layout layout);
 
@@ -45,11 +53,11 @@ typedef struct {
     int window;         /* >0: attend to the last `window` positions only (sliding window) */
 } mlm_attn_opts;
 
-/* Grouped-query attention. q (B, T, H, hd), k and v (B, T, Hkv, hd), H a multiple of Hkv:
- * query head h reads KV head h / (H / Hkv). Writes out (B, T, H, hd), probs (B, H, T, T) with
- * exact zeros at masked entries, and, when scores is non-NULL, the scaled pre-softmax scores
- * (B, H, T, T) with 0 at masked entries. Returns FLOPs split into fl[0] scores, fl[1] softmax,
- * fl[2] attn@V (fl may be NULL); the return value is their sum. */
+/* Grouped-query attention (fast path: attention.c). q (B, T, H, hd), k and v (B, T, Hkv, hd),
+ * H a multiple of Hkv: query head h reads KV head h / (H / Hkv). Writes out (B, T, H, hd),
+ * probs (B, H, T, T) with exact zeros at masked entries, and, when scores is non-NULL, the
+ * scaled pre-softmax scores (B, H, T, T) with 0 at masked entries. Returns FLOPs split into
+ * fl[0] scores, fl[1] softmax, fl[2] attn@V (fl may be NULL); the return value is their sum. */
 uint64_t mlm_attention_forward(mlm_real *out, mlm_real *probs, mlm_real *scores, const mlm_real *q,
                                const mlm_real *k, const mlm_real *v, int64_t B, int64_t T, int64_t H,
                                int64_t Hkv, int64_t hd, const mlm_attn_opts *o, uint64_t fl[3]);
@@ -64,7 +72,7 @@ uint64_t mlm_attention_decode(mlm_real *out, mlm_real *probs, const mlm_real *q,
                               const mlm_real *vc, int64_t n, int64_t H, int64_t Hkv, int64_t hd, int window,
                               uint64_t fl[3]);
 
-/* act (N) = silu(gate) = gate * sigmoid(gate). */
+/* act (N) = silu(gate) = gate * sigmoid(gate), with the vectorised exp (vexp.h). */
 uint64_t mlm_silu_forward(mlm_real *act, const mlm_real *gate, int64_t n);
 /* act (N) = max(0, x). */
 uint64_t mlm_relu_forward(mlm_real *act, const mlm_real *x, int64_t n);
@@ -72,7 +80,9 @@ uint64_t mlm_relu_forward(mlm_real *act, const mlm_real *x, int64_t n);
 uint64_t mlm_mul_forward(mlm_real *out, const mlm_real *a, const mlm_real *b, int64_t n);
 /* out = a + b element-wise (residual add); out may alias a or b. */
 uint64_t mlm_residual_forward(mlm_real *out, const mlm_real *a, const mlm_real *b, int64_t n);
-/* probs (N, V) = softmax(logits) row by row (stable: subtract the row max). */
+/* probs (N, V) = softmax(logits) row by row (stable: subtract the row max; the vectorised exp
+ * of vexp.h, then a multiply by 1/sum). Rows run in parallel; a row's bits never depend on the
+ * thread count. */
 uint64_t mlm_softmax_forward(mlm_real *probs, const mlm_real *logits, int64_t N, int64_t V);
 /* out (N, d) = emb[tokens[i]]; tokens must be in [0, V) (checked by the caller). */
 void mlm_embed_forward(mlm_real *out, const mlm_real *emb, const int *tokens, int64_t N, int64_t d);

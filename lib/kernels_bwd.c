@@ -6,6 +6,7 @@
 
 #include "bwd_avx512.h"
 #include "cpu.h"
+#include "expf.h"
 #include "gemm.h"
 
 #include <math.h>
@@ -14,7 +15,7 @@
 #ifdef MLM_DOUBLE
 #define R_EXP exp
 #else
-#define R_EXP expf
+#define R_EXP mlm_exp_scalar /* the forward's exp (expf.h): a recomputed SiLU has its forward bits */
 #endif
 
 /* ---- matmul ------------------------------------------------------------------------------ */

@@ -101,7 +101,7 @@ uint64_t mlm_silu_backward(mlm_real *dgate, const mlm_real *dact, const mlm_real
 /* The whole SwiGLU backward in one pass, hidden = silu(gate) * up: WRITES dact = dhidden * up,
  * dup = dhidden * silu(gate) (silu recomputed), dgate = the silu backward of dact; one exp per
  * element where the three kernels above take two. The plain C path does their operations, so
- * it gives their bits; the AVX-512 path (float build) uses the 16-lane exp of avx512_exp.h.
+ * it gives their bits; the AVX-512 path (float build) uses the 16-lane form of the same exp (expf.h).
  * Parallel over fixed chunks, each element on its own: the same bits for any thread count.
  * Returns 15 per element: silu 4, dact 1, dup 1, silu backward 9 (as the three kernels). */
 uint64_t mlm_swiglu_backward(mlm_real *dgate, mlm_real *dup, mlm_real *dact, const mlm_real *dhidden, const mlm_real *gate,
@@ -123,7 +123,7 @@ uint64_t mlm_embed_backward(mlm_real *demb, const mlm_real *dout, const int *tok
  * -log softmax(logits)[target]; dlogits (N, V) WRITES (softmax - onehot) / n_counted, 0 on
  * ignored rows (dlogits may be NULL: loss only). *n_counted (may be NULL) receives the
  * number of counted positions; with none, *loss = 0 and dlogits is 0. On an AVX-512 CPU (float
- * build) the rows take bwd_avx512.c: a 16-lane exp within 2 ulp of expf, the sum of exps in 16
+ * build) the rows take bwd_avx512.c: the 16-lane exp of expf.h, the sum of exps in 16
  * double lanes, so the bits differ from the plain loop's by rounding (tests/test_bwd_fast.c).
  * fl (may be NULL): fl[0] loss FLOPs, fl[1] dlogits FLOPs. */
 uint64_t mlm_crossentropy_backward(mlm_real *dlogits, double *loss, int64_t *n_counted, const mlm_real *logits,

@@ -37,36 +37,6 @@ static double max_abs_diff(const mlm_real *a, const mlm_real *b, int64_t n) {
     return m;
 }
 
-#ifdef MLM_BWD_AVX512
-/* ulp distance of two positive normal floats */
-static int64_t ulps(float a, float b) {
-    int32_t ia, ib;
-    memcpy(&ia, &a, 4);
-    memcpy(&ib, &b, 4);
-    return ia > ib ? (int64_t)ia - ib : (int64_t)ib - ia;
-}
-
-static void test_exp(void) {
-    const int64_t n = 200001;
-    float *x = malloc((size_t)n * sizeof(float)), *y = malloc((size_t)n * sizeof(float));
-    for (int64_t i = 0; i < n; i++) x[i] = -87.0f + 175.0f * (float)i / (float)(n - 1); /* results normal */
-    mlm_exp_avx512(y, x, n);
-    int64_t worst = 0;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t u = ulps(y[i], expf(x[i]));
-        if (u > worst) worst = u;
-    }
-    char what[120];
-    snprintf(what, sizeof what, "vector exp within 2 ulp of expf on [-87, 88] (worst %lld ulp)", (long long)worst);
-    CHECK(worst <= 2, what);
-    float sp[5] = {0.0f, -INFINITY, NAN, -200.0f, 100.0f}, r[5];
-    mlm_exp_avx512(r, sp, 5);
-    CHECK(r[0] == 1.0f && r[1] == 0.0f && isnan(r[2]) && r[3] == 0.0f && isinf(r[4]),
-          "vector exp: exp(0) = 1, exp(-inf) = 0, NaN stays NaN, underflow 0, overflow +inf");
-    free(x);
-    free(y);
-}
-#endif
 
 /* The cross-entropy on the current path against the portable path. */
 static void test_crossentropy(const char *path) {
@@ -187,9 +157,6 @@ static void test_optim(const char *path) {
 int main(void) {
     mlm_rng_seed(&rng, 11);
     mlm_isa native = mlm_cpu_isa();
-#ifdef MLM_BWD_AVX512
-    if (native == MLM_ISA_AVX512) test_exp();
-#endif
     const char *path = "portable";
 #ifdef MLM_BWD_AVX512
     if (native == MLM_ISA_AVX512) path = "avx512";

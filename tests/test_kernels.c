@@ -1,6 +1,7 @@
 /* test_kernels.c - every fast forward kernel against its slow, obvious twin, and the FLOPs
  * each kernel counts against its formula. */
 #include "check.h"
+#include "cpu.h"
 #include "kernels.h"
 #include "rng.h"
 
@@ -62,7 +63,7 @@ static void test_matmul(void) {
 }
 
 static void test_rmsnorm(void) {
-    int64_t N = 9, C = 24;
+    int64_t N = 9, C = 37;
     mlm_real *x = randn(N * C, 3), *g = randn(C, 1), *o1 = malloc(sizeof(mlm_real) * N * C), *o2 = malloc(sizeof(mlm_real) * N * C);
     mlm_real r1[9], r2[9];
     uint64_t f = mlm_rmsnorm_forward(o1, r1, x, g, N, C, 1e-5);
@@ -105,14 +106,78 @@ static void test_rope(void) {
         memcpy(o2, x, sizeof(mlm_real) * n);
         mlm_rope_forward(o2, o2, pos, B, T, H, hd, 10000.0, (mlm_rope_layout)layout);
         CHECK(memcmp(o1, o2, sizeof(mlm_real) * n) == 0, "rope in place equals out of place");
+        /* the table path (one table for every layer of a pass) gives mlm_rope_forward's bits */
+        mlm_real *cs = malloc(sizeof(mlm_real) * T * hd);
+        mlm_rope_table(cs, pos, T, hd, 10000.0);
+        uint64_t fa = mlm_rope_apply(o2, x, cs, B, T, H, hd, (mlm_rope_layout)layout);
+        CHECK(fa == f && memcmp(o1, o2, sizeof(mlm_real) * n) == 0,
+              layout ? "rope table + apply (half layout) is bit-identical to rope_forward" : "rope table + apply (adjacent layout) is bit-identical to rope_forward");
+        memcpy(o2, x, sizeof(mlm_real) * n);
+        mlm_rope_apply(o2, o2, cs, B, T, H, hd, (mlm_rope_layout)layout);
+        CHECK(memcmp(o1, o2, sizeof(mlm_real) * n) == 0, "rope apply in place equals out of place");
+        free(cs);
         free(x); free(o1); free(o2);
     }
+    /* a head size with 8-pair blocks and a tail, repeated positions, NULL positions */
+    int64_t hd2 = 52, T2 = 6, n2 = T2 * 2 * hd2;
+    int pos2[6] = {5, 5, 9, 9, 9, 1};
+    for (int layout = 0; layout < 2; layout++) {
+        mlm_real *x = randn(n2, 1), *o1 = malloc(sizeof(mlm_real) * n2), *o2 = malloc(sizeof(mlm_real) * n2),
+                 *cs = malloc(sizeof(mlm_real) * T2 * hd2);
+        int ok = 1;
+        for (int withpos = 0; withpos < 2; withpos++) {
+            const int *pp = withpos ? pos2 : NULL;
+            mlm_rope_forward(o1, x, pp, 1, T2, 2, hd2, 500000.0, (mlm_rope_layout)layout);
+            mlm_rope_table(cs, pp, T2, hd2, 500000.0);
+            mlm_rope_apply(o2, x, cs, 1, T2, 2, hd2, (mlm_rope_layout)layout);
+            ok &= memcmp(o1, o2, sizeof(mlm_real) * n2) == 0;
+            mlm_rope_forward_ref(o2, x, pp, 1, T2, 2, hd2, 500000.0, (mlm_rope_layout)layout);
+            ok &= max_diff(o1, o2, n2) <= TOL * 10;
+        }
+        CHECK(ok, "rope hd 52 (blocks and a tail), repeated and default positions: table == forward ~= reference");
+        free(x); free(o1); free(o2); free(cs);
+    }
+}
+
+/* The element-wise kernels are compiled for the baseline ISA and for AVX-512 from one source:
+ * both give the same bits (no FMA contraction, fixed lanes). */
+static void test_paths_bitwise(void) {
+    if (mlm_cpu_isa() != MLM_ISA_AVX512) return;
+    int64_t N = 7, C = 45, n = N * C, T = 3, H = 2, hd = 30;
+    mlm_real *x = randn(n, 2), *y = randn(n, 1), *g = randn(C, 1), *cs = malloc(sizeof(mlm_real) * T * hd);
+    mlm_real *a[2], *r[2], *m[2], *s[2], *ro[2][2];
+    int pos[3] = {2, 40, 1000};
+    mlm_rope_table(cs, pos, T, hd, 10000.0);
+    mlm_isa paths[2] = {MLM_ISA_PORTABLE, MLM_ISA_AVX512};
+    for (int p = 0; p < 2; p++) {
+        mlm_cpu_set_isa(paths[p]);
+        a[p] = malloc(sizeof(mlm_real) * n); r[p] = malloc(sizeof(mlm_real) * N);
+        m[p] = malloc(sizeof(mlm_real) * n); s[p] = malloc(sizeof(mlm_real) * n);
+        mlm_rmsnorm_forward(a[p], r[p], x, g, N, C, 1e-5);
+        mlm_mul_forward(m[p], x, y, n);
+        mlm_residual_forward(s[p], x, y, n);
+        for (int l = 0; l < 2; l++) {
+            ro[p][l] = malloc(sizeof(mlm_real) * T * H * hd);
+            mlm_rope_apply(ro[p][l], x, cs, 1, T, H, hd, (mlm_rope_layout)l);
+        }
+    }
+    mlm_cpu_set_isa(MLM_ISA_AVX512);
+    size_t bn = sizeof(mlm_real) * (size_t)n, brope = sizeof(mlm_real) * (size_t)(T * H * hd);
+    CHECK(!memcmp(a[0], a[1], bn) && !memcmp(r[0], r[1], sizeof(mlm_real) * N), "rmsnorm: portable and AVX-512 builds give the same bits");
+    CHECK(!memcmp(m[0], m[1], bn) && !memcmp(s[0], s[1], bn), "mul and residual: portable and AVX-512 builds give the same bits");
+    CHECK(!memcmp(ro[0][0], ro[1][0], brope) && !memcmp(ro[0][1], ro[1][1], brope),
+          "rope apply (both layouts): portable and AVX-512 builds give the same bits");
+    for (int p = 0; p < 2; p++) { free(a[p]); free(r[p]); free(m[p]); free(s[p]); free(ro[p][0]); free(ro[p][1]); }
+    free(x); free(y); free(g); free(cs);
 }
 
 static void test_attention(void) {
     struct { int64_t B, T, H, Hk, hd; int causal, dense, window; } cases[] = {
         {2, 7, 4, 2, 8, 1, 0, 0}, {1, 9, 4, 1, 6, 1, 0, 0}, {2, 5, 3, 3, 4, 0, 0, 0},
         {1, 8, 2, 2, 8, 1, 1, 0}, {1, 11, 4, 2, 8, 1, 0, 4}, {1, 1, 2, 1, 4, 1, 0, 0},
+        /* several 16-row tiles, a partial last tile, head sizes around the 16- and 48-wide blocks */
+        {1, 40, 4, 2, 48, 1, 0, 0}, {2, 37, 2, 1, 64, 1, 0, 5}, {1, 33, 2, 2, 100, 0, 0, 0},
+        {1, 35, 3, 3, 16, 1, 1, 0}, {1, 50, 6, 6, 49, 1, 0, 20}, {1, 18, 2, 1, 300, 1, 0, 0},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         int64_t B = cases[c].B, T = cases[c].T, H = cases[c].H, Hk = cases[c].Hk, hd = cases[c].hd;
@@ -127,8 +192,9 @@ static void test_attention(void) {
         ro.dense = 0;
         uint64_t fr = mlm_attention_forward_ref(o2, p2, q, k, v, B, T, H, Hk, hd, &ro);
         char what[128];
-        snprintf(what, sizeof what, "attention B%lld T%lld H%lld Hk%lld causal %d dense %d window %d matches reference",
-                 (long long)B, (long long)T, (long long)H, (long long)Hk, o.causal, o.dense, o.window);
+        snprintf(what, sizeof what, "[%s] attention B%lld T%lld H%lld Hk%lld hd%lld causal %d dense %d window %d matches reference",
+                 mlm_isa_name(mlm_cpu_isa()), (long long)B, (long long)T, (long long)H, (long long)Hk, (long long)hd,
+                 o.causal, o.dense, o.window);
         CHECK_NEAR(fmax(max_diff(o1, o2, B * T * H * hd), max_diff(p1, p2, B * H * T * T)), 0, TOL * 10, what);
         /* FLOPs: computed scores x (4 hd + 5) */
         uint64_t computed = 0;
@@ -156,11 +222,14 @@ static void test_attention(void) {
         }
         CHECK_NEAR(worst, 0, TOL * 10, "attention probability rows sum to 1");
         CHECK(masked_ok, "attention: masked (future) entries are exactly 0");
-        if (o.causal && !o.dense && o.window == 0 && B == 1) {
+        if (o.causal && !o.dense && B == 1) {
             /* decoding the last position against the cache equals the last row */
             mlm_real *od = malloc(sizeof(mlm_real) * H * hd), *pd = malloc(sizeof(mlm_real) * H * T);
-            mlm_attention_decode(od, pd, q + (T - 1) * H * hd, k, v, T, H, Hk, hd, 0, NULL);
-            CHECK_NEAR(max_diff(od, o1 + (T - 1) * H * hd, H * hd), 0, TOL, "decode attention equals the last row of the full pass");
+            mlm_attention_decode(od, pd, q + (T - 1) * H * hd, k, v, T, H, Hk, hd, o.window, NULL);
+            double dp = 0;
+            for (int64_t h = 0; h < H; h++) dp = fmax(dp, max_diff(pd + h * T, p1 + (h * T + T - 1) * T, T));
+            CHECK_NEAR(fmax(max_diff(od, o1 + (T - 1) * H * hd, H * hd), dp), 0, TOL,
+                       "decode attention (output and probabilities) equals the last row of the full pass");
             free(od); free(pd);
         }
         free(q); free(k); free(v); free(o1); free(o2); free(p1); free(p2); free(sc);
@@ -215,7 +284,16 @@ int main(void) {
     test_matmul();
     test_rmsnorm();
     test_rope();
-    test_attention();
-    test_elementwise();
+    test_paths_bitwise();
+    /* the attention and element-wise kernels on every path this CPU offers */
+    mlm_isa native = mlm_cpu_isa();
+    mlm_isa paths[2] = {MLM_ISA_PORTABLE, MLM_ISA_AVX512};
+    for (int i = 0; i < 2; i++) {
+        if (paths[i] == MLM_ISA_AVX512 && native != MLM_ISA_AVX512) continue;
+        mlm_cpu_set_isa(paths[i]);
+        test_attention();
+        test_elementwise();
+    }
+    mlm_cpu_set_isa(native);
     return check_done();
 }

@@ -265,7 +265,8 @@ static void test_memory(void) {
                 mlm_acts *a = mlm_acts_new(&c, B, T, fb, NULL);
                 int64_t N = (int64_t)B * T, scratch = N * mlm_q_dim(&c) + N * mlm_kv_dim(&c) +
                                                       (int64_t)B * c.n_heads * T * T + 2 * N * mlm_q_dim(&c) +
-                                                      N * c.d_model + N * c.d_ff + N * c.d_model;
+                                                      N * c.d_model + N * c.d_ff + N * c.d_model +
+                                                      (int64_t)T * c.head_dim; /* RoPE table */
                 int64_t saved = mlm_memory_acts_numel(&c, B, T, fb);
                 char what[128];
                 snprintf(what, sizeof what, "%s %s for_backward=%d: saved activations == mlm_acts_new - scratch",
