@@ -63,6 +63,13 @@ mlm_acts *mlm_acts_new(const mlm_config *cfg, int B, int T, int for_backward, ml
     }
     memset(a->mem, 0, (size_t)total * sizeof(mlm_real));
     a->numel = total;
+    a->stat_rows = calloc((size_t)(8 * N), sizeof(double));
+    if (!a->stat_rows) {
+        mlm_fail(e, MLM_ENOMEM, "%s: out of memory for activations (B=%d, T=%d)", cfg->name, B, T);
+        free(a->mem);
+        free(a);
+        return NULL;
+    }
     mlm_real *x = a->mem;
     for (int i = 0; i < n; i++) { *table[i].ptr = x; x += table[i].numel; }
     return a;
@@ -70,6 +77,7 @@ mlm_acts *mlm_acts_new(const mlm_config *cfg, int B, int T, int for_backward, ml
 
 void mlm_acts_free(mlm_acts *a) {
     if (!a) return;
+    free(a->stat_rows);
     free(a->mem);
     free(a);
 }
@@ -309,9 +317,25 @@ mlm_status mlm_forward(const mlm_model *m, mlm_acts *a, const int *tokens, int B
         rec(p, "probs", 0, a->out_probs, f, 3, B, 1, V, 0);
     } else {
         f = mlm_matmul_forward(a->logits, a->final_out, m->w.lm_head, N, d, V);
-        rec(p, "logits", 0, a->logits, f, 3, B, T, V, 0);
-        f = mlm_softmax_forward(a->out_probs, a->logits, N, V);
-        rec(p, "probs", 0, a->out_probs, f, 3, B, T, V, 0);
+        if (p) {
+            /* The softmax row by row, and each row's statistics (its logits and its probs)
+             * taken while the row is still in cache: the vocabulary-wide rows are the biggest
+             * tensors of the pass, and reading them back for the probe would cost more than
+             * the softmax. The same bits as mlm_softmax_forward and mlm_probe_record. */
+            double *ls = a->stat_rows, *ps = a->stat_rows + 4 * N;
+            uint64_t fs = 0;
+#pragma omp parallel for schedule(dynamic, 4) reduction(+ : fs) if (N * V > 262144)
+            for (int64_t i = 0; i < N; i++) {
+                fs += mlm_softmax_forward(a->out_probs + i * V, a->logits + i * V, 1, V);
+                mlm_probe_row_stats(a->logits + i * V, 1, V, ls + 4 * i);
+                mlm_probe_row_stats(a->out_probs + i * V, 1, V, ps + 4 * i);
+            }
+            int64_t shape[3] = {B, T, V};
+            mlm_probe_record_rows(p, "logits", a->logits, 3, shape, f, ls);
+            mlm_probe_record_rows(p, "probs", a->out_probs, 3, shape, fs, ps);
+        } else {
+            mlm_softmax_forward(a->out_probs, a->logits, N, V);
+        }
     }
     return MLM_OK;
 }

@@ -71,6 +71,7 @@ typedef struct {
     /* scratch, not saved */
     mlm_real *q, *k, *scores, *kexp, *vexp, *attn_out, *act, *down;
     mlm_real *rope_cs;   /* (T, head_dim) RoPE cos | sin of the pass's positions (mlm_rope_table) */
+    double *stat_rows;   /* (2, N, 4) traced passes: per-row statistics of logits and probs */
 } mlm_acts;
 
 mlm_acts *mlm_acts_new(const mlm_config *cfg, int B, int T, int for_backward, mlm_err *e);

@@ -1,6 +1,8 @@
 /* probe.c - per-stage statistics and kept tensors. */
 #include "probe.h"
 
+#include "cpu.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +20,7 @@ struct mlm_probe {
  * vectorises without reassociation and the result does not depend on the thread that runs
  * it. NaN is skipped by min and max. */
 #define STAT_LANES 8
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-static void row_stats(const mlm_real *x, int64_t n, double out[4]) {
+static void row_stats_portable(const mlm_real *x, int64_t n, double out[4]) {
     double s[STAT_LANES] = {0}, q[STAT_LANES] = {0}, lo[STAT_LANES], hi[STAT_LANES];
     for (int l = 0; l < STAT_LANES; l++) { lo[l] = INFINITY; hi[l] = -INFINITY; }
     int64_t j = 0;
@@ -51,6 +50,58 @@ static void row_stats(const mlm_real *x, int64_t n, double out[4]) {
     out[1] = tq;
     out[2] = tlo;
     out[3] = thi;
+}
+
+#if !defined(MLM_DOUBLE) && defined(__x86_64__) && defined(__GNUC__)
+#define PROBE_HAVE_AVX512 1
+#include <immintrin.h>
+/* The AVX-512 path: 16 double lanes in two registers per statistic (two chains, so the adds
+ * never wait on each other), the square summed by FMA, the tail masked; then the two halves
+ * lane by lane and a fixed reduction. Its bits differ from the portable path's by rounding;
+ * like it, it depends on nothing but the row. */
+__attribute__((target("avx512f,avx512vl,fma"))) static void row_stats_avx512(const float *x, int64_t n, double out[4]) {
+    __m512d s0 = _mm512_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
+    __m512d lo0 = _mm512_set1_pd(INFINITY), lo1 = lo0, hi0 = _mm512_set1_pd(-INFINITY), hi1 = hi0;
+    int64_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m512d v0 = _mm512_cvtps_pd(_mm256_loadu_ps(x + j)), v1 = _mm512_cvtps_pd(_mm256_loadu_ps(x + j + 8));
+        s0 = _mm512_add_pd(s0, v0);
+        s1 = _mm512_add_pd(s1, v1);
+        q0 = _mm512_fmadd_pd(v0, v0, q0);
+        q1 = _mm512_fmadd_pd(v1, v1, q1);
+        lo0 = _mm512_min_pd(v0, lo0); /* a NaN v leaves lo: min/max return their second operand */
+        lo1 = _mm512_min_pd(v1, lo1);
+        hi0 = _mm512_max_pd(v0, hi0);
+        hi1 = _mm512_max_pd(v1, hi1);
+    }
+    if (j < n) {
+        int64_t left = n - j;
+        __mmask8 m0 = (__mmask8)(left >= 8 ? 0xFF : (1u << left) - 1), m1 = (__mmask8)(left > 8 ? (1u << (left - 8)) - 1 : 0);
+        __m512d v0 = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m0, x + j)), v1 = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m1, x + j + 8));
+        s0 = _mm512_add_pd(s0, v0);
+        s1 = _mm512_add_pd(s1, v1);
+        q0 = _mm512_fmadd_pd(v0, v0, q0);
+        q1 = _mm512_fmadd_pd(v1, v1, q1);
+        lo0 = _mm512_mask_min_pd(lo0, m0, v0, lo0);
+        lo1 = _mm512_mask_min_pd(lo1, m1, v1, lo1);
+        hi0 = _mm512_mask_max_pd(hi0, m0, v0, hi0);
+        hi1 = _mm512_mask_max_pd(hi1, m1, v1, hi1);
+    }
+    out[0] = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
+    out[1] = _mm512_reduce_add_pd(_mm512_add_pd(q0, q1));
+    out[2] = _mm512_reduce_min_pd(_mm512_min_pd(lo0, lo1));
+    out[3] = _mm512_reduce_max_pd(_mm512_max_pd(hi0, hi1));
+}
+#endif
+
+static void row_stats(const mlm_real *x, int64_t n, double out[4]) {
+#ifdef PROBE_HAVE_AVX512
+    if (mlm_cpu_isa() == MLM_ISA_AVX512) {
+        row_stats_avx512(x, n, out);
+        return;
+    }
+#endif
+    row_stats_portable(x, n, out);
 }
 
 mlm_probe *mlm_probe_new(const char *keep) {
@@ -132,8 +183,13 @@ static mlm_record *slot(mlm_probe *p, const char *name) {
     return &p->recs[p->n++];
 }
 
-mlm_record *mlm_probe_record(mlm_probe *p, const char *name, const mlm_real *x, int ndim, const int64_t *shape,
-                             uint64_t flops) {
+void mlm_probe_row_stats(const mlm_real *x, int64_t nrows, int64_t cols, double *out) {
+    for (int64_t i = 0; i < nrows; i++) row_stats(x + i * cols, cols, out + 4 * i);
+}
+
+/* The record; given: the per-row partials already computed (mlm_probe_row_stats), or NULL. */
+static mlm_record *record(mlm_probe *p, const char *name, const mlm_real *x, int ndim, const int64_t *shape,
+                          uint64_t flops, const double *given) {
     if (!p) return NULL;
     if (ndim < 0 || ndim > MLM_MAX_DIMS) return NULL;
     mlm_record *r = slot(p, name);
@@ -151,17 +207,20 @@ mlm_record *mlm_probe_record(mlm_probe *p, const char *name, const mlm_real *x, 
         double s = 0, ss = 0, mn = INFINITY, mx = -INFINITY, rsum = 0;
         int64_t nr = r->n_rows;
         r->row_rms = malloc((size_t)nr * sizeof(float));
-        if (nr > p->rows_cap) {
-            double *nrw = realloc(p->rows, (size_t)nr * 4 * sizeof(double));
-            if (!nrw) { free(r->row_rms); r->row_rms = NULL; return r; } /* out of memory: no statistics */
-            p->rows = nrw;
-            p->rows_cap = nr;
-        }
-        double *rows = p->rows;
-        /* rows in parallel (each by one thread), then combined in row order: the same bits
-         * for any thread count */
+        const double *rows = given;
+        if (!rows) {
+            if (nr > p->rows_cap) {
+                double *nrw = realloc(p->rows, (size_t)nr * 4 * sizeof(double));
+                if (!nrw) { free(r->row_rms); r->row_rms = NULL; return r; } /* out of memory: no statistics */
+                p->rows = nrw;
+                p->rows_cap = nr;
+            }
+            /* rows in parallel (each by one thread), then combined in row order: the same
+             * bits for any thread count */
 #pragma omp parallel for schedule(static) if (numel > 65536)
-        for (int64_t i = 0; i < nr; i++) row_stats(x + i * cols, cols, rows + 4 * i);
+            for (int64_t i = 0; i < nr; i++) row_stats(x + i * cols, cols, p->rows + 4 * i);
+            rows = p->rows;
+        }
         for (int64_t i = 0; i < nr; i++) {
             const double *st = rows + 4 * i;
             s += st[0];
@@ -185,6 +244,16 @@ mlm_record *mlm_probe_record(mlm_probe *p, const char *name, const mlm_real *x, 
         }
     }
     return r;
+}
+
+mlm_record *mlm_probe_record(mlm_probe *p, const char *name, const mlm_real *x, int ndim, const int64_t *shape,
+                             uint64_t flops) {
+    return record(p, name, x, ndim, shape, flops, NULL);
+}
+
+mlm_record *mlm_probe_record_rows(mlm_probe *p, const char *name, const mlm_real *x, int ndim, const int64_t *shape,
+                                  uint64_t flops, const double *rows) {
+    return record(p, name, x, ndim, shape, flops, rows);
 }
 
 mlm_record *mlm_probe_scalar(mlm_probe *p, const char *name, double value, uint64_t flops) {

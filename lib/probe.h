@@ -43,6 +43,16 @@ int mlm_glob_match(const char *pattern, const char *s);
  * is 0. Returns the record or NULL when out of memory (the probe stays usable). */
 mlm_record *mlm_probe_record(mlm_probe *p, const char *name, const mlm_real *x, int ndim, const int64_t *shape,
                              uint64_t flops);
+/* The per-row partial statistics a record is built from: out[4 i .. 4 i + 3] = sum, sum of
+ * squares, min, max of row i of x (nrows, cols), in double, in a fixed order that depends only
+ * on the row (on this thread; callers may run rows in parallel). A pass that has a row in cache
+ * right after computing it (the vocabulary softmax) takes its statistics there and then, and
+ * records the tensor with mlm_probe_record_rows: the same bits as mlm_probe_record. */
+void mlm_probe_row_stats(const mlm_real *x, int64_t nrows, int64_t cols, double *out);
+/* mlm_probe_record with the rows' partials already computed (rows: numel / shape[ndim-1] rows
+ * of 4, as mlm_probe_row_stats writes them). */
+mlm_record *mlm_probe_record_rows(mlm_probe *p, const char *name, const mlm_real *x, int ndim, const int64_t *shape,
+                                  uint64_t flops, const double *rows);
 /* Records a scalar stage such as "loss". */
 mlm_record *mlm_probe_scalar(mlm_probe *p, const char *name, double value, uint64_t flops);
 

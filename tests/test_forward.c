@@ -130,6 +130,24 @@ static void test_full_model(mlm_norm_pos np, mlm_ffn_kind ffn) {
     CHECK(memcmp(a->logits, b->logits, sizeof(mlm_real) * (size_t)(T * V)) == 0, what);
     const mlm_record *r = mlm_probe_find(p, "logits");
     CHECK(r && r->data && memcmp(r->data, a->logits, sizeof(mlm_real) * (size_t)(T * V)) == 0, "kept logits equal the logits");
+    /* logits and probs take their statistics row by row inside the softmax loop: the same bits
+     * as recording the finished tensors */
+    {
+        mlm_probe *q = mlm_probe_new(NULL);
+        int64_t sh[3] = {1, T, V};
+        const mlm_record *l1 = mlm_probe_record(q, "l", a->logits, 3, sh, 0), *l2 = mlm_probe_find(p, "logits");
+        const mlm_record *p1 = mlm_probe_record(q, "p", a->out_probs, 3, sh, 0), *p2 = mlm_probe_find(p, "probs");
+        int same = l1 && l2 && p1 && p2;
+        for (int k = 0; same && k < 2; k++) {
+            const mlm_record *x = k ? p1 : l1, *y = k ? p2 : l2;
+            same = x->norm == y->norm && x->mean == y->mean && x->std == y->std && x->min == y->min && x->max == y->max &&
+                   x->rms_mean == y->rms_mean && x->n_rows == y->n_rows &&
+                   memcmp(x->row_rms, y->row_rms, sizeof(float) * (size_t)x->n_rows) == 0;
+        }
+        snprintf(what, sizeof what, "%s: logits and probs statistics equal mlm_probe_record's, bit for bit", tag);
+        CHECK(same, what);
+        mlm_probe_free(q);
+    }
     CHECK(mlm_probe_find(p, "probs") && !mlm_probe_find(p, "probs")->data, "probs kept only when asked");
     /* every stage of the list is recorded */
     const char *stages[] = {"embed", "blocks.2.attn_norm", "blocks.2.attn.q", "blocks.2.attn.k", "blocks.2.attn.v",
