@@ -313,11 +313,15 @@ mlm_status mlm_forward(const mlm_model *m, mlm_acts *a, const int *tokens, int B
             f += mlm_matmul_forward(a->logits + (int64_t)b * V, row, m->w.lm_head, 1, d, V);
         }
         rec(p, "logits", 0, a->logits, f, 3, B, 1, V, 0);
-        f = mlm_softmax_forward(a->out_probs, a->logits, B, V);
-        rec(p, "probs", 0, a->out_probs, f, 3, B, 1, V, 0);
+        if (!o->no_probs) {
+            f = mlm_softmax_forward(a->out_probs, a->logits, B, V);
+            rec(p, "probs", 0, a->out_probs, f, 3, B, 1, V, 0);
+        }
     } else {
         f = mlm_matmul_forward(a->logits, a->final_out, m->w.lm_head, N, d, V);
-        if (p) {
+        if (o->no_probs) {
+            rec(p, "logits", 0, a->logits, f, 3, B, T, V, 0);
+        } else if (p) {
             /* The softmax row by row, and each row's statistics (its logits and its probs)
              * taken while the row is still in cache: the vocabulary-wide rows are the biggest
              * tensors of the pass, and reading them back for the probe would cost more than

@@ -36,6 +36,8 @@ typedef struct {
     int no_causal;               /* 1: every position sees every position */
     int dense;                   /* 1: dense attention convention (all T*T scores, then mask) */
     int last_only;               /* full model: logits and probs of the last position only */
+    int no_probs;                /* full model: stop at the logits, no vocabulary softmax (training:
+                                    the loss's backward computes its own softmax) */
     mlm_rope_layout rope_layout; /* MLM_ROPE_ADJACENT (llama2.c, default) or MLM_ROPE_HALF (HF) */
 } mlm_fwd_opts;
 

@@ -183,7 +183,8 @@ mlm_status mlm_trainer_step(mlm_trainer *t, double *loss, mlm_err *e) {
     mlm_status st = mlm_task_batch(&t->opts.task, t->opts.seed, (uint64_t)t->step, 0, B, t->tokens, t->targets, NULL, e);
     if (st) return st;
     mlm_grads_zero(t->grads);
-    st = mlm_forward(t->model, t->acts, t->tokens, B, T, NULL, NULL, e);
+    const mlm_fwd_opts fo = {.no_probs = 1}; /* the cross-entropy backward makes its own softmax */
+    st = mlm_forward(t->model, t->acts, t->tokens, B, T, &fo, NULL, e);
     double l = 0;
     if (!st) st = mlm_backward(t->model, t->acts, t->grads, t->tokens, t->targets, B, T, NULL, NULL, &l, e);
     if (st) return st;

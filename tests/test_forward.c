@@ -197,6 +197,16 @@ static void test_full_model(mlm_norm_pos np, mlm_ffn_kind ffn) {
                  dmax / rmax);
         CHECK_NEAR(dmax / rmax, 0, 1e-5, what);
     }
+    /* no_probs: the same logits, no softmax, no probs stage */
+    {
+        mlm_fwd_opts np = {.no_probs = 1};
+        mlm_probe *q = mlm_probe_new(NULL);
+        mlm_forward(m, b, tokens, 1, T, &np, q, &e);
+        CHECK(memcmp(b->logits, a->logits, sizeof(mlm_real) * (size_t)(T * V)) == 0 && mlm_probe_find(q, "logits") &&
+                  !mlm_probe_find(q, "probs"),
+              "no_probs gives the same logits and records no probs stage");
+        mlm_probe_free(q);
+    }
     /* bad tokens */
     int bad[9] = {1, 5, 9, 3, 37, 0, 7, 7, 2};
     CHECK(mlm_forward(m, a, bad, 1, T, NULL, NULL, &e) == MLM_EINVAL && strstr(e.msg, "token 37"),
