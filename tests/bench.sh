@@ -26,8 +26,14 @@ if /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
 else
   echo "== bench_torch.py skipped: /usr/bin/python3 cannot import torch (sudo apt-get install python3-torch)"
 fi
-awk 'BEGIN { printf "[" }
-     $1 == "BENCH" { if (n++) printf ","; printf "\n  {\"name\": \"%s\", \"value\": %s, \"unit\": \"%s\", \"baseline\": \"%s\", \"baseline_value\": %s, \"ratio\": %s}", $2, $3, $4, $5, $6, $7 }
+# one object per well-formed line (7 fields, numbers where numbers belong); anything else is
+# reported, never written as broken JSON
+awk 'function num(x) { return x ~ /^-?[0-9]+\.?[0-9]*([eE][-+]?[0-9]+)?$/ }
+     BEGIN { printf "[" }
+     $1 == "BENCH" {
+       if (NF != 7 || !num($3) || !num($6) || !num($7)) { print "bench.sh: skipped malformed line: " $0 > "/dev/stderr"; next }
+       if (n++) printf ","
+       printf "\n  {\"name\": \"%s\", \"value\": %s, \"unit\": \"%s\", \"baseline\": \"%s\", \"baseline_value\": %s, \"ratio\": %s}", $2, $3, $4, $5, $6, $7 }
      END { printf "\n]\n" }' "$tmp" > "$out.tmp" && mv "$out.tmp" "$out"
 grep '^BENCH ' "$tmp" | awk '{ printf "  %-22s %12s %-10s vs %-26s %12s  ratio %s\n", $2, $3, $4, $5, $6, $7 }'
 rm -f "$tmp"

@@ -182,7 +182,14 @@ int main(void) {
         if (blas_sgemm && r < worst) { worst = r; worst_name = s->name; }
         printf("  %-20s %8lld %8lld %8lld | %9.1f %9.1f %9.1f | %7.3f %7.2f\n", s->name, (long long)N, (long long)C,
                (long long)OC, fl / tl * 1e-9, fl / tp * 1e-9, fl / tb * 1e-9, r, tp / tl);
-        printf("BENCH gemm_%s %.2f GFLOP/s openblas_GFLOP/s %.2f %.4f\n", s->name, fl / tl * 1e-9, fl / tb * 1e-9, r);
+        char key[64]; /* one word for results/bench.json: "fwd T256 d>ff" -> "fwd_T256_d_to_ff" */
+        size_t k = 0;
+        for (const char *c = s->name; *c && k + 4 < sizeof key; c++) {
+            if (*c == '>') { memcpy(key + k, "_to_", 4); k += 4; }
+            else key[k++] = *c == ' ' ? '_' : *c;
+        }
+        key[k] = '\0';
+        printf("BENCH gemm_%s %.2f GFLOP/s openblas_GFLOP/s %.2f %.4f\n", key, fl / tl * 1e-9, fl / tb * 1e-9, r);
         free(x); free(w); free(dout); free(y);
     }
     /* naive baseline: the plain reference loop on the first shape */
