@@ -169,3 +169,53 @@ uint64_t mlm_matmul_forward_bf16(mlm_real *out, const mlm_real *in, const mlm_bf
     }
     return 2 * (uint64_t)N * (uint64_t)C * (uint64_t)OC;
 }
+
+/* Several products of one activation row in one parallel region (decoding's q, k, v and gate,
+ * up): the rows of all the w[g] are cut between the threads as one list, the row converted to
+ * bfloat16 once. Every output takes the kernel it takes in mlm_matmul_forward_bf16. */
+void mlm_matmul_forward_bf16_group(int n, mlm_real *const out[], const mlm_bf16 *const w[], const int64_t OC[],
+                                   const mlm_real *in, int64_t N, int64_t C, uint64_t *flops) {
+    int64_t total = 0;
+    for (int g = 0; g < n; g++) total += OC[g] > 0 ? OC[g] : 0;
+    if (N != 1 || total == 0) {
+        for (int g = 0; g < n; g++) {
+            uint64_t f = mlm_matmul_forward_bf16(out[g], in, w[g], N, C, OC[g]);
+            if (flops) flops[g] = f;
+        }
+        return;
+    }
+    for (int g = 0; g < n; g++)
+        if (flops) flops[g] = 2 * (uint64_t)C * (uint64_t)(OC[g] > 0 ? OC[g] : 0);
+    int nth = 1;
+#ifdef _OPENMP
+    if ((double)C * (double)total > 32768.0) nth = omp_get_max_threads();
+#endif
+    int64_t per = (total + nth - 1) / nth;
+    per = (per + 15) / 16 * 16;
+    const mlm_real *x = in;
+    int fast = 0;
+#ifdef BF16_HAVE_AVX512
+    _Alignas(64) mlm_bf16 xb[BF16_XMAX];
+    if (mlm_cpu_has_avx512_bf16() && C <= BF16_XMAX) {
+        mlm_bf16_convert(xb, in, C);
+        fast = 1;
+    }
+#endif
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
+    for (int t = 0; t < nth; t++) {
+        int64_t lo = (int64_t)t * per, hi = lo + per < total ? lo + per : total, base = 0;
+        for (int g = 0; g < n && lo < hi; g++) { /* this thread's share of w[g], if any */
+            int64_t og = OC[g] > 0 ? OC[g] : 0;
+            int64_t a = lo > base ? lo : base, b = hi < base + og ? hi : base + og;
+            if (a < b) {
+#ifdef BF16_HAVE_AVX512
+                if (fast) rows_avx512bf16(out[g], xb, w[g], a - base, b - base, C);
+                else
+#endif
+                    rows_portable(out[g], x, w[g], a - base, b - base, C);
+            }
+            base += og;
+        }
+    }
+    (void)fast;
+}

@@ -42,6 +42,11 @@ int64_t mlm_bf16_bytes(const mlm_bf16_weights *b);
  * at most 65536 (the activation row is rounded into a buffer on the stack). */
 uint64_t mlm_matmul_forward_bf16(mlm_real *out, const mlm_real *in, const mlm_bf16 *w, int64_t N, int64_t C,
                                  int64_t OC);
+/* n products of one input: out[g] (N, OC[g]) = in @ w[g]^T, each with the bits
+ * mlm_matmul_forward_bf16 gives it; for one row (decoding) in a single parallel region.
+ * flops (may be NULL): flops[g] = 2 N C OC[g]. */
+void mlm_matmul_forward_bf16_group(int n, mlm_real *const out[], const mlm_bf16 *const w[], const int64_t OC[],
+                                   const mlm_real *in, int64_t N, int64_t C, uint64_t *flops);
 /* The plain loop: widen each weight, accumulate in double. */
 uint64_t mlm_matmul_forward_bf16_ref(mlm_real *out, const mlm_real *in, const mlm_bf16 *w, int64_t N, int64_t C,
                                      int64_t OC);

@@ -136,22 +136,20 @@ static void block_forward(const mlm_model *m, mlm_acts *a, int l, int B, int T, 
         rec(p, "blocks.%d.attn_norm", l, n1, f, 3, B, T, d, 0);
         ain = n1;
     }
-    if (!bw) { /* q, k and v of one input: one parallel region when decoding (gemm.h) */
+    { /* q, k and v of one input: one parallel region when decoding (gemm.h, bf16.h) */
         mlm_real *ys[3] = {a->q, a->k, v};
-        const mlm_real *ws[3] = {w->wq + l * qd * d, w->wk + l * kvd * d, w->wv + l * kvd * d};
         const int64_t ocs[3] = {qd, kvd, kvd};
         uint64_t gf[3];
-        mlm_gemm_nt_group(3, ys, ws, ocs, ain, N, d, gf);
+        if (bw) {
+            const mlm_bf16 *ws[3] = {bw->wq + l * qd * d, bw->wk + l * kvd * d, bw->wv + l * kvd * d};
+            mlm_matmul_forward_bf16_group(3, ys, ws, ocs, ain, N, d, gf);
+        } else {
+            const mlm_real *ws[3] = {w->wq + l * qd * d, w->wk + l * kvd * d, w->wv + l * kvd * d};
+            mlm_gemm_nt_group(3, ys, ws, ocs, ain, N, d, gf);
+        }
         rec(p, "blocks.%d.attn.q", l, a->q, gf[0], 4, B, T, H, dk);
         rec(p, "blocks.%d.attn.k", l, a->k, gf[1], 4, B, T, Hk, dk);
         rec(p, "blocks.%d.attn.v", l, v, gf[2], 4, B, T, Hk, dk);
-    } else {
-        f = wmat(a->q, ain, w->wq + l * qd * d, bw->wq + l * qd * d, N, d, qd);
-        rec(p, "blocks.%d.attn.q", l, a->q, f, 4, B, T, H, dk);
-        f = wmat(a->k, ain, w->wk + l * kvd * d, bw->wk + l * kvd * d, N, d, kvd);
-        rec(p, "blocks.%d.attn.k", l, a->k, f, 4, B, T, Hk, dk);
-        f = wmat(v, ain, w->wv + l * kvd * d, bw->wv + l * kvd * d, N, d, kvd);
-        rec(p, "blocks.%d.attn.v", l, v, f, 4, B, T, Hk, dk);
     }
     if (o->no_rope) {
         memcpy(q_rot, a->q, (size_t)(N * qd) * sizeof(mlm_real));
@@ -210,20 +208,18 @@ static void block_forward(const mlm_model *m, mlm_acts *a, int l, int B, int T, 
         fin = n1;
     }
     if (c->ffn == MLM_FFN_SWIGLU) {
-        if (!bw) { /* gate and up of one input: one parallel region when decoding */
-            mlm_real *ys[2] = {gate, up};
-            const mlm_real *ws[2] = {w->w_gate + l * ff * d, w->w_up + l * ff * d};
-            const int64_t ocs[2] = {ff, ff};
-            uint64_t gf[2];
-            mlm_gemm_nt_group(2, ys, ws, ocs, fin, N, d, gf);
-            rec(p, "blocks.%d.ffn.gate", l, gate, gf[0], 3, B, T, ff, 0);
-            rec(p, "blocks.%d.ffn.up", l, up, gf[1], 3, B, T, ff, 0);
+        mlm_real *ys[2] = {gate, up}; /* gate and up of one input: one parallel region when decoding */
+        const int64_t ocs[2] = {ff, ff};
+        uint64_t gf[2];
+        if (bw) {
+            const mlm_bf16 *ws[2] = {bw->w_gate + l * ff * d, bw->w_up + l * ff * d};
+            mlm_matmul_forward_bf16_group(2, ys, ws, ocs, fin, N, d, gf);
         } else {
-            f = wmat(gate, fin, w->w_gate + l * ff * d, bw->w_gate + l * ff * d, N, d, ff);
-            rec(p, "blocks.%d.ffn.gate", l, gate, f, 3, B, T, ff, 0);
-            f = wmat(up, fin, w->w_up + l * ff * d, bw->w_up + l * ff * d, N, d, ff);
-            rec(p, "blocks.%d.ffn.up", l, up, f, 3, B, T, ff, 0);
+            const mlm_real *ws[2] = {w->w_gate + l * ff * d, w->w_up + l * ff * d};
+            mlm_gemm_nt_group(2, ys, ws, ocs, fin, N, d, gf);
         }
+        rec(p, "blocks.%d.ffn.gate", l, gate, gf[0], 3, B, T, ff, 0);
+        rec(p, "blocks.%d.ffn.up", l, up, gf[1], 3, B, T, ff, 0);
         f = mlm_silu_forward(a->act, gate, N * ff);
         rec(p, "blocks.%d.ffn.act", l, a->act, f, 3, B, T, ff, 0);
         f = mlm_mul_forward(hidden, a->act, up, N * ff);

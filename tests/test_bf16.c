@@ -35,6 +35,30 @@ int main(void) {
     for (int64_t i = 0; i < N * OC; i++) { md = fmax(md, fabs((double)y1[i] - y2[i])); mx = fmax(mx, fabs((double)y2[i])); }
     CHECK_NEAR(md / mx, 0, 1e-2, "bf16 matmul fast path matches its reference loop (activations rounded to bf16 at most)");
     CHECK(f1 == f2 && f1 == (uint64_t)(2 * N * C * OC), "bf16 matmul counts 2 N C OC FLOPs");
+    /* a group of one-row products: each the bits of its own call (the rows of the three cut
+     * between the threads as one list: 300 x 200 multiply-adds take two) */
+    {
+        const int64_t GC = 300, GO[3] = {53, 21, 130};
+        mlm_real *gx = malloc(sizeof(mlm_real) * (size_t)GC), *gy[3], *gr[3];
+        mlm_bf16 *gw[3];
+        for (int64_t i = 0; i < GC; i++) gx[i] = (mlm_real)mlm_rng_normal(&r);
+        int same = 1;
+        uint64_t gf[3];
+        for (int g = 0; g < 3; g++) {
+            gw[g] = malloc(sizeof(mlm_bf16) * (size_t)(GO[g] * GC));
+            for (int64_t i = 0; i < GO[g] * GC; i++) gw[g][i] = mlm_bf16_from_float((float)mlm_rng_normal(&r));
+            gy[g] = malloc(sizeof(mlm_real) * (size_t)GO[g]);
+            gr[g] = malloc(sizeof(mlm_real) * (size_t)GO[g]);
+            mlm_matmul_forward_bf16(gr[g], gx, gw[g], 1, GC, GO[g]);
+        }
+        mlm_matmul_forward_bf16_group(3, gy, (const mlm_bf16 *const *)gw, GO, gx, 1, GC, gf);
+        for (int g = 0; g < 3; g++) {
+            same &= memcmp(gy[g], gr[g], sizeof(mlm_real) * (size_t)GO[g]) == 0 && gf[g] == (uint64_t)(2 * GC * GO[g]);
+            free(gw[g]); free(gy[g]); free(gr[g]);
+        }
+        free(gx);
+        CHECK(same, "bf16 group of one-row products: each the bits and FLOPs of its own call");
+    }
     /* decoding with bf16 weights against float32 */
     mlm_config c = *mlm_preset_find("block-demo");
     c.n_layers = 2;
