@@ -170,6 +170,27 @@ uint64_t mlm_matmul_forward_bf16(mlm_real *out, const mlm_real *in, const mlm_bf
     return 2 * (uint64_t)N * (uint64_t)C * (uint64_t)OC;
 }
 
+int mlm_bf16_row_prepare(mlm_bf16 *xb, const mlm_real *in, int64_t C) {
+#ifdef BF16_HAVE_AVX512
+    if (mlm_cpu_has_avx512_bf16() && C <= BF16_XMAX) {
+        mlm_bf16_convert(xb, in, C);
+        return 1;
+    }
+#endif
+    (void)xb; (void)in; (void)C;
+    return 0;
+}
+
+void mlm_bf16_rows(mlm_real *out, const mlm_real *in, const mlm_bf16 *xb, int fast, const mlm_bf16 *w, int64_t o0,
+                   int64_t o1, int64_t C) {
+    if (o0 >= o1) return;
+#ifdef BF16_HAVE_AVX512
+    if (fast) { rows_avx512bf16(out, xb, w, o0, o1, C); return; }
+#endif
+    (void)xb; (void)fast;
+    rows_portable(out, in, w, o0, o1, C);
+}
+
 /* Several products of one activation row in one parallel region (decoding's q, k, v and gate,
  * up): the rows of all the w[g] are cut between the threads as one list, the row converted to
  * bfloat16 once. Every output takes the kernel it takes in mlm_matmul_forward_bf16. */

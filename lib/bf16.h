@@ -47,6 +47,14 @@ uint64_t mlm_matmul_forward_bf16(mlm_real *out, const mlm_real *in, const mlm_bf
  * flops (may be NULL): flops[g] = 2 N C OC[g]. */
 void mlm_matmul_forward_bf16_group(int n, mlm_real *const out[], const mlm_bf16 *const w[], const int64_t OC[],
                                    const mlm_real *in, int64_t N, int64_t C, uint64_t *flops);
+/* A one-row product split by the caller between the threads of its own region (decode.c):
+ * mlm_bf16_row_prepare rounds the row in (C) into xb (C elements, 64-byte aligned) when the
+ * AVX-512 BF16 path takes it and returns 1 (0: the portable path, xb unused); then
+ * mlm_bf16_rows computes out rows [o0, o1) on the calling thread, with the bits
+ * mlm_matmul_forward_bf16 gives them (fast: what prepare returned for this row). */
+int mlm_bf16_row_prepare(mlm_bf16 *xb, const mlm_real *in, int64_t C);
+void mlm_bf16_rows(mlm_real *out, const mlm_real *in, const mlm_bf16 *xb, int fast, const mlm_bf16 *w, int64_t o0,
+                   int64_t o1, int64_t C);
 /* The plain loop: widen each weight, accumulate in double. */
 uint64_t mlm_matmul_forward_bf16_ref(mlm_real *out, const mlm_real *in, const mlm_bf16 *w, int64_t N, int64_t C,
                                      int64_t OC);

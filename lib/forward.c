@@ -6,6 +6,7 @@
 #include "gemm.h"
 
 #include "bf16.h"
+#include "decode.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -393,6 +394,11 @@ static mlm_status decode_step(const mlm_model *m, const mlm_bf16_weights *bw, ml
     mlm_embed_forward(a->resid, m->w.tok_emb, &token, 1, d);
     rec(p, "embed", 0, a->resid, 0, 3, 1, 1, d, 0);
     rope_prepare(m, a, 1, &so);
+    if (!p && mlm_decode_fits(cf, &so)) { /* untraced: the whole step in one parallel region */
+        mlm_decode_layers(m, bw, c, &so, logits);
+        c->len++;
+        return MLM_OK;
+    }
     for (int l = 0; l < cf->n_layers; l++) block_forward(m, a, l, 1, 1, &so, p, c, bw);
     uint64_t f = mlm_rmsnorm_forward(a->final_out, a->rstd_f, mlm_acts_output(a), m->w.final_norm, 1, d, cf->norm_eps);
     rec(p, "final_norm", 0, a->final_out, f, 3, 1, 1, d, 0);

@@ -109,7 +109,9 @@ void mlm_kv_cache_free(mlm_kv_cache *c);
 void mlm_kv_cache_reset(mlm_kv_cache *c);
 
 /* Runs token at position pos (== c->len unless o->pos... positions are explicit) through the
- * model, appending its K and V to the cache; logits (V) receives the next-token logits. */
+ * model, appending its K and V to the cache; logits (V) receives the next-token logits.
+ * Without a probe (p NULL) a pre-norm model's step runs in one parallel region (lib/decode.c)
+ * with the same bits as the traced step, for any thread count. */
 mlm_status mlm_decode_step(const mlm_model *m, mlm_kv_cache *c, int token, int pos, mlm_real *logits,
                            const mlm_fwd_opts *o, mlm_probe *p, mlm_err *e);
 

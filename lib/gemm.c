@@ -457,6 +457,19 @@ void mlm_gemm_acc(mlm_real *y, const mlm_real *a, int64_t lda, int64_t sa, const
     mlm_gemm_acc_portable(y, a, lda, sa, b, M, K, n);
 }
 
+/* Rows [o0, o1) of a one-row product on the calling thread: the kernel and order mlm_gemm_nt
+ * gives each element of a product with N = 1, whatever the range. */
+void mlm_gemm_nt_rows(mlm_real *y, const mlm_real *x, const mlm_real *w, int64_t o0, int64_t o1, int64_t C) {
+    if (o0 >= o1) return;
+#ifdef GEMM_HAVE_AVX512
+    if (mlm_cpu_isa() == MLM_ISA_AVX512) {
+        nt_row(y, x, w, o0, o1, C);
+        return;
+    }
+#endif
+    for (int64_t o = o0; o < o1; o++) y[o] = mlm_dot_lanes(x, w + o * C, C);
+}
+
 /* Several products of one x in one parallel region: for one row (decoding) the rows of all the
  * w_g are cut between the threads as one list; for a batch each product runs on its own (the
  * packed kernel is compute-bound and its region costs nothing in comparison). Every element

@@ -43,6 +43,11 @@ void mlm_gemm_nt(mlm_real *y, const mlm_real *x, const mlm_real *w, int64_t N, i
 void mlm_gemm_nt_group(int n, mlm_real *const y[], const mlm_real *const w[], const int64_t OC[], const mlm_real *x,
                        int64_t N, int64_t C, uint64_t *flops);
 
+/* Rows [o0, o1) of the one-row product y (1, OC) = x (1, C) @ w^T, on the calling thread (no
+ * parallel region): the bits mlm_gemm_nt gives them. For callers that split the rows of a
+ * product between the threads of their own region (decode.c). */
+void mlm_gemm_nt_rows(mlm_real *y, const mlm_real *x, const mlm_real *w, int64_t o0, int64_t o1, int64_t C);
+
 /* y (M, n) += A (M, K) @ B (K, n): y row-major with row stride n, A[r, k] = a[r*lda + k*sa],
  * B row-major with row stride n. Rows of y are independent, so threads split them. */
 void mlm_gemm_acc(mlm_real *y, const mlm_real *a, int64_t lda, int64_t sa, const mlm_real *b, int64_t M, int64_t K,

@@ -99,6 +99,13 @@ uint64_t mlm_rmsnorm_forward(mlm_real *out, mlm_real *rstd, const mlm_real *in, 
     return (4 * (uint64_t)(C > 0 ? C : 0) + 4) * (uint64_t)(N > 0 ? N : 0);
 }
 
+void mlm_rmsnorm_row(mlm_real *out, mlm_real *rstd, const mlm_real *in, const mlm_real *g, int64_t C, double eps) {
+#ifdef KERN_AVX512
+    if (USE_AVX512) { rmsnorm_rows_avx512(out, rstd, in, g, 0, 1, C, eps); return; }
+#endif
+    rmsnorm_rows_base(out, rstd, in, g, 0, 1, C, eps);
+}
+
 uint64_t mlm_rmsnorm_forward_ref(mlm_real *out, mlm_real *rstd, const mlm_real *in, const mlm_real *g, int64_t N,
                                  int64_t C, double eps) {
     for (int64_t i = 0; i < N; i++) {

@@ -27,6 +27,8 @@ uint64_t mlm_matmul_forward_ref(mlm_real *out, const mlm_real *in, const mlm_rea
 
 /* out (N, C) = in / rms(in) * g; rstd (N) receives 1 / rms (may be NULL). */
 uint64_t mlm_rmsnorm_forward(mlm_real *out, mlm_real *rstd, const mlm_real *in, const mlm_real *g, int64_t N, int64_t C, double eps);
+/* One row (C) on the calling thread, never a parallel region: the bits of mlm_rmsnorm_forward. */
+void mlm_rmsnorm_row(mlm_real *out, mlm_real *rstd, const mlm_real *in, const mlm_real *g, int64_t C, double eps);
 uint64_t mlm_rmsnorm_forward_ref(mlm_real *out, mlm_real *rstd, const mlm_real *in, const mlm_real *g, int64_t N, int64_t C, double eps);
 
 /* RoPE pair layouts: llama2.c rotates adjacent pairs (2i, 2i+1); Hugging Face's rotate_half
@@ -71,6 +73,12 @@ uint64_t mlm_attention_forward_ref(mlm_real *out, mlm_real *probs, const mlm_rea
 uint64_t mlm_attention_decode(mlm_real *out, mlm_real *probs, const mlm_real *q, const mlm_real *kc,
                               const mlm_real *vc, int64_t n, int64_t H, int64_t Hkv, int64_t hd, int window,
                               uint64_t fl[3]);
+/* The same for the KV heads [hk0, hk1) only (their query heads' out and probs rows), on the
+ * calling thread: each head gets the bits mlm_attention_decode gives it. For callers that split
+ * the heads between the threads of their own region (decode.c). */
+void mlm_attention_decode_heads(mlm_real *out, mlm_real *probs, const mlm_real *q, const mlm_real *kc,
+                                const mlm_real *vc, int64_t n, int64_t H, int64_t Hkv, int64_t hd, int window,
+                                int64_t hk0, int64_t hk1);
 
 /* act (N) = silu(gate) = gate * sigmoid(gate), with the vectorised exp (vexp.h). */
 uint64_t mlm_silu_forward(mlm_real *act, const mlm_real *gate, int64_t n);
