@@ -199,9 +199,9 @@ static void test_full_model(mlm_norm_pos np, mlm_ffn_kind ffn) {
     }
     /* no_probs: the same logits, no softmax, no probs stage */
     {
-        mlm_fwd_opts np = {.no_probs = 1};
+        mlm_fwd_opts nop = {.no_probs = 1};
         mlm_probe *q = mlm_probe_new(NULL);
-        mlm_forward(m, b, tokens, 1, T, &np, q, &e);
+        mlm_forward(m, b, tokens, 1, T, &nop, q, &e);
         CHECK(memcmp(b->logits, a->logits, sizeof(mlm_real) * (size_t)(T * V)) == 0 && mlm_probe_find(q, "logits") &&
                   !mlm_probe_find(q, "probs"),
               "no_probs gives the same logits and records no probs stage");
