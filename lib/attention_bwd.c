@@ -1,18 +1,31 @@
 /* attention_bwd.c - the fast attention backward of kernels_bwd.h (mlm_attention_backward):
- * a portable path whose inner loops the compiler vectorises (dot products in the fixed lanes of
- * dot_lanes.h, element-wise updates along the head dimension) and, in the float build on an
- * AVX-512 CPU, a path with the head vector in registers and 16 scores per reduction. Its slow
+ * one task per (sequence b, KV head hk), which owns dk, dv of (b, hk) and dq of the query
+ * heads reading hk; a portable path here, whose inner loops the compiler vectorises (dot
+ * products in the fixed lanes of dot_lanes.h, element-wise updates along the head dimension),
+ * and, in the float build on an AVX-512 CPU, the tiled path of attention_bwd_avx512.c. Its slow
  * twin, mlm_attention_backward_ref, stays in kernels_bwd.c.
  *
- * Both paths run one task per (sequence b, KV head hk); inside a task, for each query head h
- * reading hk and each query row i, in that order:
+ * Portable: for each query head h reading hk and each query row i, in that order:
  *   dp_ij = do_i . v_j;  dv_j += p_ij do_i                  (from HEADS)
  *   ds_ij = p_ij (dp_ij - sum_j' p_ij' dp_ij')              (unless from SCORES)
  *   dq_i = sum_j (ds_ij / sqrt(dk)) k_j;  dk_j += (ds_ij / sqrt(dk)) q_i
- * so every element of dk and dv sums its terms in one order (query heads, then rows, in
- * increasing order) fixed by the task alone, and the result is the same bits for any thread
- * count. The two paths round differently (fused multiply-adds, 16 lanes instead of 8). */
-#include "kernels_bwd.h"
+ * AVX-512 (head sizes a multiple of 16 up to 128, else the portable path):
+ *   dp_ij  = do_i . v_j, one FMA chain over d in order, computed 8 rows x 48 keys at a time
+ *            against V transposed 48 keys at a time; only the key blocks a row group attends
+ *            to (causal, window), the keys of a diagonal block past a row's range dropped.
+ *   ds_ij  = p_ij (dp_ij - s_i), s_i = sum over the row's range of p dp in 16 lanes from its
+ *            first key, the lanes added by _mm512_reduce_add_ps.
+ *   dq_i   = (sum_j ds_ij k_j) / sqrt(dk), j increasing, one FMA chain per element.
+ *   dk_j   = (sum_h sum_i ds_ij q_i) / sqrt(dk), dv_j = sum_h sum_i p_ij do_i: query heads in
+ *            order, rows i increasing, one FMA chain per element (through memory between heads).
+ *   The sums over j (dq) and over i (dk, dv) run 8 rows x 48 outputs in registers; where the
+ *   8 rows' ranges differ (the diagonal, a window's edges) the terms outside a row's range are
+ *   masked FMAs that leave it unchanged, so every element sums exactly its own terms.
+ * Either way every output element sums its terms in one order fixed by the task alone, and the
+ * result is the same bits for any thread count. The two paths round differently (fused
+ * multiply-adds, 16 lanes instead of 8, the 1/sqrt(dk) applied after the sum). */
+#include "attention_bwd.h"
+#include "attn_mask.h"
 #include "dot_lanes.h"
 
 #include "cpu.h"
@@ -20,25 +33,9 @@
 #include <math.h>
 #include <string.h>
 
-static inline void attn_range(const mlm_attn_opts *o, int64_t i, int64_t T, int64_t *lo, int64_t *hi) {
-    *lo = 0;
-    *hi = o->causal ? i + 1 : T;
-    if (o->causal && o->window > 0 && i + 1 > o->window) *lo = i + 1 - o->window;
-}
-
-/* What one task needs: the tensors, sizes and where the pass starts. */
-typedef struct {
-    mlm_real *dq, *dk, *dv, *dprobs, *dscores;
-    const mlm_real *dheads, *q, *k, *v, *probs;
-    int64_t B, T, H, Hkv, hd, group;
-    const mlm_attn_opts *o;
-    mlm_attn_from from;
-    mlm_real scale;
-} abw_t;
-
 /* ---- portable ----------------------------------------------------------------------------- */
 
-static uint64_t task_portable(const abw_t *a, int64_t b, int64_t hk) {
+static uint64_t task_portable(const mlm_attn_bwd_task *a, int64_t b, int64_t hk) {
     const int64_t T = a->T, H = a->H, Hkv = a->Hkv, hd = a->hd;
     uint64_t n_sc = 0;
     for (int64_t h = hk * a->group; h < (hk + 1) * a->group; h++)
@@ -48,7 +45,7 @@ static uint64_t task_portable(const abw_t *a, int64_t b, int64_t hk) {
             mlm_real *dp = a->dprobs + ((b * H + h) * T + i) * T, *ds = a->dscores + ((b * H + h) * T + i) * T;
             mlm_real *dqi = a->dq + ((b * T + i) * H + h) * hd;
             int64_t lo, hi;
-            attn_range(a->o, i, T, &lo, &hi);
+            mlm_attn_range(a->o, i, T, &lo, &hi);
             n_sc += (uint64_t)(hi - lo);
             if (a->from == MLM_ATTN_FROM_HEADS) {
                 for (int64_t j = 0; j < lo; j++) dp[j] = 0;
@@ -86,122 +83,17 @@ static uint64_t task_portable(const abw_t *a, int64_t b, int64_t hk) {
     return n_sc;
 }
 
-/* ---- AVX-512 (float build, x86-64) ---------------------------------------------------------- */
-
-#if !defined(MLM_DOUBLE) && defined(__x86_64__) && defined(__GNUC__)
-#define ABW_AVX512 1
-#include "avx512_reduce.h"
-
-#define ABW_MAXV 8 /* head dimensions up to 128 (8 vectors of 16) */
-#define INLINE_TGT static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,fma")))
-#define TGT __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
-
-/* lanes [j0, j0 + 16) of a row that lie in [lo, hi) */
-INLINE_TGT __mmask16 range_mask(int64_t j0, int64_t lo, int64_t hi) {
-    uint32_t m = 0xFFFFu;
-    if (lo > j0) m &= 0xFFFFu << (lo - j0 < 16 ? lo - j0 : 16);
-    if (hi < j0 + 16) m &= hi > j0 ? 0xFFFFu >> (16 - (hi - j0)) : 0;
-    return (__mmask16)m;
-}
-
-/* One (b, hk) task with hd = 16 * nv; nv is a constant where the caller inlines it. */
-INLINE_TGT uint64_t task_avx512_nv(const abw_t *a, int64_t b, int64_t hk, const int nv) {
-    const int64_t T = a->T, H = a->H, Hkv = a->Hkv, hd = a->hd, sk = Hkv * hd;
-    const float *kbase = a->k + (b * T * Hkv + hk) * hd, *vbase = a->v + (b * T * Hkv + hk) * hd;
-    float *dkbase = a->dk + (b * T * Hkv + hk) * hd, *dvbase = a->dv + (b * T * Hkv + hk) * hd;
-    uint64_t n_sc = 0;
-    for (int64_t h = hk * a->group; h < (hk + 1) * a->group; h++)
-        for (int64_t i = 0; i < T; i++) {
-            const float *qi = a->q + ((b * T + i) * H + h) * hd, *doi = a->dheads + ((b * T + i) * H + h) * hd;
-            const float *p = a->probs + ((b * H + h) * T + i) * T;
-            float *dp = a->dprobs + ((b * H + h) * T + i) * T, *ds = a->dscores + ((b * H + h) * T + i) * T;
-            float *dqi = a->dq + ((b * T + i) * H + h) * hd;
-            int64_t lo, hi;
-            attn_range(a->o, i, T, &lo, &hi);
-            n_sc += (uint64_t)(hi - lo);
-            __m512 dov[ABW_MAXV], qv[ABW_MAXV], acc[ABW_MAXV];
-#pragma GCC unroll 8
-            for (int u = 0; u < nv; u++) {
-                dov[u] = _mm512_loadu_ps(doi + 16 * u);
-                qv[u] = _mm512_loadu_ps(qi + 16 * u);
-                acc[u] = _mm512_setzero_ps();
-            }
-            for (int u = nv; u < ABW_MAXV; u++) dov[u] = qv[u] = acc[u] = _mm512_setzero_ps(); /* dead when nv is constant */
-            if (a->from == MLM_ATTN_FROM_HEADS) {
-                /* dp: 16 scores per reduction; dv += p_ij do_i */
-                for (int64_t j0 = 0; j0 < T; j0 += 16) {
-                    __mmask16 in = range_mask(j0, lo, hi), all = T - j0 >= 16 ? 0xFFFF : (__mmask16)(0xFFFFu >> (16 - (T - j0)));
-                    if (!in) { _mm512_mask_storeu_ps(dp + j0, all, _mm512_setzero_ps()); continue; }
-                    __m512 part[16];
-                    for (int c = 0; c < 16; c++) {
-                        if (!(in >> c & 1)) { part[c] = _mm512_setzero_ps(); continue; }
-                        const float *vj = vbase + (j0 + c) * sk;
-                        __m512 s = _mm512_mul_ps(dov[0], _mm512_loadu_ps(vj));
-#pragma GCC unroll 8
-                        for (int u = 1; u < nv; u++) s = _mm512_fmadd_ps(dov[u], _mm512_loadu_ps(vj + 16 * u), s);
-                        part[c] = s;
-                        float *dvj = dvbase + (j0 + c) * sk;
-                        __m512 pj = _mm512_set1_ps(p[j0 + c]);
-#pragma GCC unroll 8
-                        for (int u = 0; u < nv; u++)
-                            _mm512_storeu_ps(dvj + 16 * u, _mm512_fmadd_ps(pj, dov[u], _mm512_loadu_ps(dvj + 16 * u)));
-                    }
-                    _mm512_mask_storeu_ps(dp + j0, all, _mm512_maskz_mov_ps(in, mlm_reduce16(part)));
-                }
-            }
-            if (a->from != MLM_ATTN_FROM_SCORES) {
-                __m512 s = _mm512_setzero_ps();
-                for (int64_t j0 = lo - lo % 16; j0 < hi; j0 += 16) {
-                    __mmask16 in = range_mask(j0, lo, hi);
-                    s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(in, p + j0), _mm512_maskz_loadu_ps(in, dp + j0), s);
-                }
-                __m512 sum = _mm512_set1_ps(_mm512_reduce_add_ps(s));
-                for (int64_t j0 = 0; j0 < T; j0 += 16) {
-                    __mmask16 in = range_mask(j0, lo, hi), all = T - j0 >= 16 ? 0xFFFF : (__mmask16)(0xFFFFu >> (16 - (T - j0)));
-                    __m512 d = _mm512_maskz_mul_ps(in, _mm512_maskz_loadu_ps(in, p + j0),
-                                                   _mm512_sub_ps(_mm512_maskz_loadu_ps(in, dp + j0), sum));
-                    _mm512_mask_storeu_ps(ds + j0, all, d);
-                }
-            }
-            /* dq_i (registers) and dk_j (memory) from the same g = ds_ij / sqrt(dk) */
-            for (int64_t j = lo; j < hi; j++) {
-                const float *kj = kbase + j * sk;
-                float *dkj = dkbase + j * sk;
-                __m512 g = _mm512_set1_ps(ds[j] * a->scale);
-#pragma GCC unroll 8
-                for (int u = 0; u < nv; u++) {
-                    acc[u] = _mm512_fmadd_ps(g, _mm512_loadu_ps(kj + 16 * u), acc[u]);
-                    _mm512_storeu_ps(dkj + 16 * u, _mm512_fmadd_ps(g, qv[u], _mm512_loadu_ps(dkj + 16 * u)));
-                }
-            }
-#pragma GCC unroll 8
-            for (int u = 0; u < nv; u++) _mm512_storeu_ps(dqi + 16 * u, acc[u]);
-        }
-    return n_sc;
-}
-
-TGT static uint64_t task_avx512(const abw_t *a, int64_t b, int64_t hk) {
-    switch (a->hd / 16) { /* the common head sizes get their own unrolled copy */
-    case 2: return task_avx512_nv(a, b, hk, 2);
-    case 3: return task_avx512_nv(a, b, hk, 3);
-    case 4: return task_avx512_nv(a, b, hk, 4);
-    case 8: return task_avx512_nv(a, b, hk, 8);
-    default: return task_avx512_nv(a, b, hk, (int)(a->hd / 16));
-    }
-}
-#endif
-
 /* ---- entry point ---------------------------------------------------------------------------- */
 
 uint64_t mlm_attention_backward(mlm_real *dq, mlm_real *dk, mlm_real *dv, mlm_real *dprobs, mlm_real *dscores,
                                 const mlm_real *dheads, const mlm_real *q, const mlm_real *k, const mlm_real *v,
                                 const mlm_real *probs, int64_t B, int64_t T, int64_t H, int64_t Hkv, int64_t hd,
                                 const mlm_attn_opts *o, mlm_attn_from from, uint64_t fl[5]) {
-    const abw_t a = {dq, dk, dv, dprobs, dscores, dheads, q, k, v, probs, B, T, H, Hkv, hd, H / Hkv, o, from,
-                     (mlm_real)(1.0 / sqrt((double)hd))};
+    const mlm_attn_bwd_task a = {dq, dk, dv, dprobs, dscores, dheads, q, k, v, probs, B, T, H, Hkv, hd, H / Hkv,
+                                 o, from, (mlm_real)(1.0 / sqrt((double)hd))};
     int fast = 0;
-#ifdef ABW_AVX512
-    fast = mlm_cpu_isa() == MLM_ISA_AVX512 && hd % 16 == 0 && hd <= 16 * ABW_MAXV;
+#ifdef MLM_ATTN_BWD_AVX512
+    fast = mlm_cpu_isa() == MLM_ISA_AVX512 && hd % 16 == 0 && hd <= MLM_ATTN_BWD_MAXHD;
 #endif
     uint64_t n_sc = 0; /* computed scores */
 #pragma omp parallel for collapse(2) schedule(dynamic, 1) reduction(+ : n_sc) if (B * H * T * T * hd > 65536)
@@ -212,8 +104,8 @@ uint64_t mlm_attention_backward(mlm_real *dq, mlm_real *dk, mlm_real *dv, mlm_re
                 memset(dk + ((b * T + t) * Hkv + hk) * hd, 0, (size_t)hd * sizeof(mlm_real));
                 memset(dv + ((b * T + t) * Hkv + hk) * hd, 0, (size_t)hd * sizeof(mlm_real));
             }
-#ifdef ABW_AVX512
-            if (fast) { n_sc += task_avx512(&a, b, hk); continue; }
+#ifdef MLM_ATTN_BWD_AVX512
+            if (fast) { n_sc += mlm_attn_bwd_task_avx512(&a, b, hk); continue; }
 #endif
             (void)fast;
             n_sc += task_portable(&a, b, hk);

@@ -1,8 +1,9 @@
 /* test_attention_bwd.c - the fast attention backward (lib/attention_bwd.c) against its slow
  * twin mlm_attention_backward_ref, on every path this CPU offers (AVX-512 and portable, forced
- * with mlm_cpu_set_isa), with head sizes the AVX-512 path takes (16, 48, 64) and one it does
- * not (8, 20), T not a multiple of 16, MHA / GQA / MQA, causal, window and no mask, started from
- * the heads, the probabilities and the scores; the same bits for 1 and 2 threads. */
+ * with mlm_cpu_set_isa), with head sizes the AVX-512 path takes (16 to 128) and ones it does
+ * not (8, 20, 144), T not a multiple of the 16-row tiles or 48-key chunks, MHA / GQA / MQA,
+ * causal, windows (narrower than 8, 1, wider than T) and no mask, started from the heads, the
+ * probabilities and the scores; the same bits for 1 and 2 threads. */
 #include "check.h"
 #include "cpu.h"
 #include "kernels.h"
@@ -48,6 +49,14 @@ static const shape_t shapes[] = {
     {2, 19, 4, 2, 16, {1, 0, 0}}, {1, 37, 6, 6, 48, {1, 0, 0}}, {2, 33, 4, 1, 64, {1, 0, 7}},
     {1, 21, 2, 2, 48, {0, 0, 0}}, {2, 16, 3, 3, 16, {1, 1, 0}}, {1, 9, 6, 2, 8, {1, 0, 0}},
     {1, 17, 2, 1, 20, {1, 0, 5}}, {1, 1, 2, 2, 16, {1, 0, 0}},
+    /* the AVX-512 tiles' edges: T past several 16-row tiles and 48-key chunks and not a multiple
+     * of either (a last chunk of 2 keys), head sizes cut 48 + 32 / 48 + 48 + 16 / 48 + 48 + 32,
+     * windows narrower than 8 rows (no part common to a group), wider than T, of 1 (dscores
+     * all rounding noise, as at T = 1: head size 16 keeps it small); one head size past the
+     * AVX-512 limit (144: the portable path) */
+    {1, 100, 6, 2, 48, {1, 0, 0}}, {1, 50, 2, 2, 32, {1, 0, 0}}, {2, 70, 4, 1, 80, {1, 0, 20}},
+    {1, 45, 3, 3, 112, {1, 0, 3}}, {1, 40, 2, 2, 128, {1, 0, 2}}, {1, 70, 2, 1, 96, {0, 0, 0}},
+    {1, 33, 2, 2, 144, {1, 0, 0}}, {1, 64, 2, 2, 16, {1, 0, 100}}, {1, 40, 2, 2, 16, {1, 0, 1}},
 };
 #define NSHAPES ((int)(sizeof shapes / sizeof shapes[0]))
 
@@ -96,10 +105,9 @@ static void test_path(const char *path) {
 }
 
 /* 1 and 2 threads: the same bits */
-static void test_threads(const char *path) {
+static void test_threads_shape(const char *path, int64_t B, int64_t T, int64_t H, int64_t Hk, int64_t hd,
+                               mlm_attn_opts o) {
 #ifdef _OPENMP
-    const int64_t B = 2, T = 40, H = 6, Hk = 3, hd = 48;
-    const mlm_attn_opts o = {1, 0, 0};
     const int64_t nq = B * T * H * hd, nk = B * T * Hk * hd, np = B * H * T * T;
     mlm_real *q = randn(nq), *k = randn(nk), *v = randn(nk), *G = randn(nq);
     mlm_real *out = malloc((size_t)nq * sizeof(mlm_real)), *pr = malloc((size_t)np * sizeof(mlm_real));
@@ -118,14 +126,20 @@ static void test_threads(const char *path) {
     omp_set_num_threads(nt);
     int same = 1;
     for (int i = 0; i < 5; i++) same &= !memcmp(a[i], b[i], (size_t)sz[i] * sizeof(mlm_real));
-    char what[120];
-    snprintf(what, sizeof what, "%s: 1 and 2 threads give the same bits", path);
+    char what[160];
+    snprintf(what, sizeof what, "%s: B %lld T %lld H %lld/%lld hd %lld window %d: 1 and 2 threads give the same bits",
+             path, (long long)B, (long long)T, (long long)H, (long long)Hk, (long long)hd, o.window);
     CHECK(same, what);
     for (int i = 0; i < 5; i++) { free(a[i]); free(b[i]); }
     free(q); free(k); free(v); free(G); free(out); free(pr);
 #else
-    (void)path;
+    (void)path; (void)B; (void)T; (void)H; (void)Hk; (void)hd; (void)o;
 #endif
+}
+
+static void test_threads(const char *path) {
+    test_threads_shape(path, 2, 40, 6, 3, 48, (mlm_attn_opts){1, 0, 0});
+    test_threads_shape(path, 3, 70, 4, 2, 32, (mlm_attn_opts){1, 0, 9});
 }
 
 int main(void) {
