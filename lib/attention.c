@@ -101,32 +101,6 @@ static void rows_av_portable(const attn_rows *r, const attn_kv *kv) {
 
 #define QT_MAX_HD 256 /* the transposed query tile lives on the stack: hd * 16 floats */
 
-/* In place: on entry a[c] lane r is element (r, c); on exit a[r] lane c is. */
-INLINE_TGT void transpose16(__m512 *a) {
-    __m512 t[16], u[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(a[i], a[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(a[i], a[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        u[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-        u[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-        u[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-        u[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-    }
-    /* u[4g + c] 128-bit lane q: elements (4q + c, 4g .. 4g+3) */
-    for (int g = 0; g < 2; g++)
-        for (int c = 0; c < 4; c++) {
-            t[8 * g + c] = _mm512_shuffle_f32x4(u[8 * g + c], u[8 * g + 4 + c], 0x88);
-            t[8 * g + 4 + c] = _mm512_shuffle_f32x4(u[8 * g + c], u[8 * g + 4 + c], 0xDD);
-        }
-    for (int c = 0; c < 4; c++) {
-        a[c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0x88);
-        a[8 + c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0xDD);
-        a[4 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0x88);
-        a[12 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0xDD);
-    }
-}
 
 /* Lanes [a, b) of 16 set (a, b clamped to [0, 16]). */
 INLINE_TGT __mmask16 range_mask(int64_t a, int64_t b) {
@@ -173,7 +147,7 @@ TGT static void rows_scores_avx512(const attn_rows *r, const attn_kv *kv) {
         __m512 t[16];
 #pragma GCC unroll 16
         for (int i = 0; i < 16; i++) t[i] = i < r->n ? _mm512_maskz_loadu_ps(m, r->q[i] + d0) : _mm512_setzero_ps();
-        transpose16(t);
+        mlm_transpose16(t);
         for (int64_t x = 0; x < 16 && d0 + x < hd; x++) _mm512_store_ps(qt + (d0 + x) * ROWS, t[x]);
     }
     int64_t jlo = r->clo[0], jhi = r->chi[0];
@@ -193,7 +167,7 @@ TGT static void rows_scores_avx512(const attn_rows *r, const attn_kv *kv) {
         }
 #pragma GCC unroll 16
         for (int c = 0; c < 16; c++) acc[c] = _mm512_mul_ps(acc[c], scale);
-        transpose16(acc);
+        mlm_transpose16(acc);
         for (int i = 0; i < r->n; i++)
             _mm512_mask_storeu_ps(r->p[i] + j0, range_mask(r->clo[i] - j0, r->chi[i] - j0), acc[i]);
     }

@@ -5,6 +5,7 @@
 
 #ifdef MLM_ATTN_BWD_AVX512
 #include "attn_mask.h"
+#include "avx512_reduce.h"
 
 #include <immintrin.h>
 #include <string.h>
@@ -24,33 +25,6 @@ INLINE_TGT __mmask16 lane_mask(int64_t x, int64_t y) {
     return (__mmask16)((((uint32_t)1 << y) - 1u) & ~(((uint32_t)1 << x) - 1u));
 }
 
-/* In place: on entry a[c] lane r is element (r, c); on exit a[r] lane c is (the same steps as
- * attention.c's transpose16). */
-INLINE_TGT void transpose16(__m512 *a) {
-    __m512 t[16], u[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(a[i], a[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(a[i], a[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        u[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-        u[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-        u[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-        u[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-    }
-    /* u[4g + c] 128-bit lane q: elements (4q + c, 4g .. 4g+3) */
-    for (int g = 0; g < 2; g++)
-        for (int c = 0; c < 4; c++) {
-            t[8 * g + c] = _mm512_shuffle_f32x4(u[8 * g + c], u[8 * g + 4 + c], 0x88);
-            t[8 * g + 4 + c] = _mm512_shuffle_f32x4(u[8 * g + c], u[8 * g + 4 + c], 0xDD);
-        }
-    for (int c = 0; c < 4; c++) {
-        a[c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0x88);
-        a[8 + c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0xDD);
-        a[4 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0x88);
-        a[12 + c] = _mm512_shuffle_f32x4(t[4 + c], t[12 + c], 0xDD);
-    }
-}
 
 /* The rows that attend to key j: [lo, hi) (the inverse of attn_range). */
 static inline void key_rows(const mlm_attn_opts *o, int64_t j, int64_t T, int64_t *lo, int64_t *hi) {
@@ -159,7 +133,7 @@ TGT static void v_chunk_t(float *vt, const float *v, int64_t ks, int64_t j0, int
 #pragma GCC unroll 16
             for (int c = 0; c < 16; c++)
                 x[c] = kb * 16 + c < nk ? _mm512_loadu_ps(v + (j0 + kb * 16 + c) * ks + d0) : _mm512_setzero_ps();
-            transpose16(x);
+            mlm_transpose16(x);
 #pragma GCC unroll 16
             for (int d = 0; d < 16; d++) _mm512_store_ps(vt + (d0 + d) * KCH + kb * 16, x[d]);
         }

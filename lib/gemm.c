@@ -176,33 +176,6 @@ TGT static void nt_row(float *y, const float *x, const float *w, int64_t o0, int
 #define NTP_KB 384 /* longest reduction block (panel buffer 72 KiB) */
 #define NTP_RB 256 /* token rows per task (their x block stays in L2 while panels stream) */
 
-/* 16 rows of 16 floats -> their transpose, in registers (4 rounds of 16 shuffles). */
-INLINE_TGT void transpose16(__m512 r[16]) {
-    __m512 t[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    /* r[4i + e]: rows 4i..4i+3 at element e of each 128-bit lane */
-    for (int i = 0; i < 4; i++) {
-        __m512d t0 = _mm512_castps_pd(t[4 * i]), t1 = _mm512_castps_pd(t[4 * i + 1]);
-        __m512d t2 = _mm512_castps_pd(t[4 * i + 2]), t3 = _mm512_castps_pd(t[4 * i + 3]);
-        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
-        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
-        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
-        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
-    }
-    /* a 4 x 4 transpose of 128-bit lanes among r[e], r[4+e], r[8+e], r[12+e] */
-    for (int e = 0; e < 4; e++) {
-        __m512 a = _mm512_shuffle_f32x4(r[e], r[4 + e], 0x44), b = _mm512_shuffle_f32x4(r[e], r[4 + e], 0xEE);
-        __m512 c = _mm512_shuffle_f32x4(r[8 + e], r[12 + e], 0x44), d = _mm512_shuffle_f32x4(r[8 + e], r[12 + e], 0xEE);
-        t[e] = _mm512_shuffle_f32x4(a, c, 0x88);
-        t[4 + e] = _mm512_shuffle_f32x4(a, c, 0xDD);
-        t[8 + e] = _mm512_shuffle_f32x4(b, d, 0x88);
-        t[12 + e] = _mm512_shuffle_f32x4(b, d, 0xDD);
-    }
-    for (int i = 0; i < 16; i++) r[i] = t[i];
-}
 
 /* p[k * 48 + j] = w[(o0 + j) * C + k0 + k] for k < kb, j < rows; 0 for j >= rows. p 64-aligned. */
 TGT static void ntp_pack(float *p, const float *w, int64_t C, int64_t o0, int64_t rows, int64_t k0, int64_t kb) {
@@ -215,7 +188,7 @@ TGT static void ntp_pack(float *p, const float *w, int64_t C, int64_t o0, int64_
             __m512 r[16];
             for (int i = 0; i < 16; i++)
                 r[i] = i < rb ? _mm512_maskz_loadu_ps(km, w + (o0 + 16 * jb + i) * C + k0 + kc) : _mm512_setzero_ps();
-            transpose16(r);
+            mlm_transpose16(r);
             for (int64_t i = 0; i < kn; i++) _mm512_store_ps(p + (kc + i) * NTP_W + 16 * jb, r[i]);
         }
     }
