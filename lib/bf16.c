@@ -142,6 +142,7 @@ TGT static void rows_avx512bf16(float *out, const mlm_bf16 *xb, const mlm_bf16 *
 uint64_t mlm_matmul_forward_bf16(mlm_real *out, const mlm_real *in, const mlm_bf16 *w, int64_t N, int64_t C,
                                  int64_t OC) {
     int big = (double)C * (double)OC > 32768.0;
+    (void)big; /* read only with OpenMP */
     int nth = 1;
 #ifdef _OPENMP
     if (big) nth = omp_get_max_threads();

@@ -75,7 +75,10 @@ void mlm_decode_layers(const mlm_model *m, const mlm_bf16_weights *bw, mlm_kv_ca
     int nth = 1;
 #ifdef _OPENMP
     if (macs > DEC_PAR_MIN) nth = omp_get_max_threads();
+#else
+    (void)macs;
 #endif
+    (void)nth; /* read only by the OpenMP clauses */
     /* (qd) q, (kvd) k and v of the step; (qd) the rotated q and k; shared by the team */
     mlm_real *q = a->q, *k = a->k, *v = a->v;
     mlm_real *q_rot = o->no_rope ? a->q : a->q_rot, *k_rot = o->no_rope ? a->k : a->k_rot;

@@ -55,6 +55,7 @@ static inline void dot4(mlm_real out[4], const mlm_real *a0, const mlm_real *a1,
 
 void mlm_gemm_nt_portable(mlm_real *y, const mlm_real *x, const mlm_real *w, int64_t N, int64_t C, int64_t OC) {
     int big = (double)N * (double)C * (double)OC > GEMM_PAR_MIN;
+    (void)big; /* read only by the OpenMP clauses */
     if (N >= 8) {
         int64_t tiles = (N + 3) / 4;
 #pragma omp parallel for schedule(static) if (big)
@@ -101,6 +102,7 @@ static void acc_rows_portable(mlm_real *y, const mlm_real *a, int64_t lda, int64
 void mlm_gemm_acc_portable(mlm_real *y, const mlm_real *a, int64_t lda, int64_t sa, const mlm_real *b, int64_t M,
                            int64_t K, int64_t n) {
     int big = (double)M * (double)K * (double)n > GEMM_PAR_MIN;
+    (void)big; /* read only by the OpenMP clause */
     int64_t tasks = (M + 7) / 8;
 #pragma omp parallel for schedule(static) if (big)
     for (int64_t t = 0; t < tasks; t++) acc_rows_portable(y, a, lda, sa, b, t * 8, min64(t * 8 + 8, M), K, n);

@@ -98,6 +98,7 @@ uint64_t mlm_matmul_backward(mlm_real *dinp, mlm_real *dw, const mlm_real *dout,
         return (dinp ? f : 0) + (dw ? f : 0);
     }
     int big = (double)N * (double)C * (double)OC > 32768.0;
+    (void)big; /* read only by the OpenMP clauses */
     uint64_t f_in = 0, f_w = 0;
     if (dinp) {
         int64_t tasks = (N + MB_ROWS - 1) / MB_ROWS;
