@@ -109,8 +109,9 @@ static void rec(mlm_probe *p, const char *fmt, int l, const mlm_real *x, uint64_
  * query attends over every cached position. */
 /* A block matrix product: float32 weights, or the bfloat16 copy when decoding with one. */
 static uint64_t wmat(mlm_real *out, const mlm_real *in, const mlm_real *w32, const mlm_bf16 *w16, int64_t N, int64_t C,
-                     int64_t OC) {
-    return w16 ? mlm_matmul_forward_bf16(out, in, w16, N, C, OC) : mlm_matmul_forward(out, in, w32, N, C, OC);
+                     int64_t OC, int decoding) {
+    if (w16) return mlm_matmul_forward_bf16(out, in, w16, N, C, OC);
+    return decoding ? mlm_matmul_forward_decode(out, in, w32, C, OC) : mlm_matmul_forward(out, in, w32, N, C, OC);
 }
 
 static void block_forward(const mlm_model *m, mlm_acts *a, int l, int B, int T, const mlm_fwd_opts *o, mlm_probe *p,
@@ -137,7 +138,7 @@ static void block_forward(const mlm_model *m, mlm_acts *a, int l, int B, int T, 
         rec(p, "blocks.%d.attn_norm", l, n1, f, 3, B, T, d, 0);
         ain = n1;
     }
-    { /* q, k and v of one input: one parallel region when decoding (gemm.h, bf16.h) */
+    if (cache || bw) { /* decoding: q, k and v of one input in one parallel region (gemm.h, bf16.h) */
         mlm_real *ys[3] = {a->q, a->k, v};
         const int64_t ocs[3] = {qd, kvd, kvd};
         uint64_t gf[3];
@@ -146,11 +147,18 @@ static void block_forward(const mlm_model *m, mlm_acts *a, int l, int B, int T, 
             mlm_matmul_forward_bf16_group(3, ys, ws, ocs, ain, N, d, gf);
         } else {
             const mlm_real *ws[3] = {w->wq + l * qd * d, w->wk + l * kvd * d, w->wv + l * kvd * d};
-            mlm_gemm_nt_group(3, ys, ws, ocs, ain, N, d, gf);
+            mlm_gemm_nt_decode_group(3, ys, ws, ocs, ain, d, gf);
         }
         rec(p, "blocks.%d.attn.q", l, a->q, gf[0], 4, B, T, H, dk);
         rec(p, "blocks.%d.attn.k", l, a->k, gf[1], 4, B, T, Hk, dk);
         rec(p, "blocks.%d.attn.v", l, v, gf[2], 4, B, T, Hk, dk);
+    } else {
+        f = mlm_matmul_forward(a->q, ain, w->wq + l * qd * d, N, d, qd);
+        rec(p, "blocks.%d.attn.q", l, a->q, f, 4, B, T, H, dk);
+        f = mlm_matmul_forward(a->k, ain, w->wk + l * kvd * d, N, d, kvd);
+        rec(p, "blocks.%d.attn.k", l, a->k, f, 4, B, T, Hk, dk);
+        f = mlm_matmul_forward(v, ain, w->wv + l * kvd * d, N, d, kvd);
+        rec(p, "blocks.%d.attn.v", l, v, f, 4, B, T, Hk, dk);
     }
     if (o->no_rope) {
         memcpy(q_rot, a->q, (size_t)(N * qd) * sizeof(mlm_real));
@@ -192,7 +200,7 @@ static void block_forward(const mlm_model *m, mlm_acts *a, int l, int B, int T, 
         rec(p, "blocks.%d.attn.heads", l, heads, fl[2], 4, B, T, H, dk);
     }
     rec(p, "blocks.%d.attn.concat", l, heads, 0, 3, B, T, qd, 0);
-    f = wmat(a->attn_out, heads, w->wo + l * d * qd, bw ? bw->wo + l * d * qd : NULL, N, qd, d);
+    f = wmat(a->attn_out, heads, w->wo + l * d * qd, bw ? bw->wo + l * d * qd : NULL, N, qd, d, cache != NULL);
     rec(p, "blocks.%d.attn.out", l, a->attn_out, f, 3, B, T, d, 0);
     f = mlm_residual_forward(mid, x, a->attn_out, N * d);
     rec(p, "blocks.%d.resid_mid", l, mid, f, 3, B, T, d, 0);
@@ -209,29 +217,36 @@ static void block_forward(const mlm_model *m, mlm_acts *a, int l, int B, int T, 
         fin = n1;
     }
     if (c->ffn == MLM_FFN_SWIGLU) {
-        mlm_real *ys[2] = {gate, up}; /* gate and up of one input: one parallel region when decoding */
-        const int64_t ocs[2] = {ff, ff};
-        uint64_t gf[2];
-        if (bw) {
-            const mlm_bf16 *ws[2] = {bw->w_gate + l * ff * d, bw->w_up + l * ff * d};
-            mlm_matmul_forward_bf16_group(2, ys, ws, ocs, fin, N, d, gf);
+        if (cache || bw) { /* decoding: gate and up of one input in one parallel region */
+            mlm_real *ys[2] = {gate, up};
+            const int64_t ocs[2] = {ff, ff};
+            uint64_t gf[2];
+            if (bw) {
+                const mlm_bf16 *ws[2] = {bw->w_gate + l * ff * d, bw->w_up + l * ff * d};
+                mlm_matmul_forward_bf16_group(2, ys, ws, ocs, fin, N, d, gf);
+            } else {
+                const mlm_real *ws[2] = {w->w_gate + l * ff * d, w->w_up + l * ff * d};
+                mlm_gemm_nt_decode_group(2, ys, ws, ocs, fin, d, gf);
+            }
+            rec(p, "blocks.%d.ffn.gate", l, gate, gf[0], 3, B, T, ff, 0);
+            rec(p, "blocks.%d.ffn.up", l, up, gf[1], 3, B, T, ff, 0);
         } else {
-            const mlm_real *ws[2] = {w->w_gate + l * ff * d, w->w_up + l * ff * d};
-            mlm_gemm_nt_group(2, ys, ws, ocs, fin, N, d, gf);
+            f = mlm_matmul_forward(gate, fin, w->w_gate + l * ff * d, N, d, ff);
+            rec(p, "blocks.%d.ffn.gate", l, gate, f, 3, B, T, ff, 0);
+            f = mlm_matmul_forward(up, fin, w->w_up + l * ff * d, N, d, ff);
+            rec(p, "blocks.%d.ffn.up", l, up, f, 3, B, T, ff, 0);
         }
-        rec(p, "blocks.%d.ffn.gate", l, gate, gf[0], 3, B, T, ff, 0);
-        rec(p, "blocks.%d.ffn.up", l, up, gf[1], 3, B, T, ff, 0);
         f = mlm_silu_forward(a->act, gate, N * ff);
         rec(p, "blocks.%d.ffn.act", l, a->act, f, 3, B, T, ff, 0);
         f = mlm_mul_forward(hidden, a->act, up, N * ff);
         rec(p, "blocks.%d.ffn.hidden", l, hidden, f, 3, B, T, ff, 0);
     } else {
-        f = wmat(up, fin, w->w_up + l * ff * d, bw ? bw->w_up + l * ff * d : NULL, N, d, ff);
+        f = wmat(up, fin, w->w_up + l * ff * d, bw ? bw->w_up + l * ff * d : NULL, N, d, ff, cache != NULL);
         rec(p, "blocks.%d.ffn.up", l, up, f, 3, B, T, ff, 0);
         f = mlm_relu_forward(hidden, up, N * ff);
         rec(p, "blocks.%d.ffn.hidden", l, hidden, f, 3, B, T, ff, 0);
     }
-    f = wmat(a->down, hidden, w->w_down + l * d * ff, bw ? bw->w_down + l * d * ff : NULL, N, ff, d);
+    f = wmat(a->down, hidden, w->w_down + l * d * ff, bw ? bw->w_down + l * d * ff : NULL, N, ff, d, cache != NULL);
     rec(p, "blocks.%d.ffn.down", l, a->down, f, 3, B, T, d, 0);
     if (!post) {
         f = mlm_residual_forward(out, mid, a->down, N * d);
@@ -402,7 +417,7 @@ static mlm_status decode_step(const mlm_model *m, const mlm_bf16_weights *bw, ml
     for (int l = 0; l < cf->n_layers; l++) block_forward(m, a, l, 1, 1, &so, p, c, bw);
     uint64_t f = mlm_rmsnorm_forward(a->final_out, a->rstd_f, mlm_acts_output(a), m->w.final_norm, 1, d, cf->norm_eps);
     rec(p, "final_norm", 0, a->final_out, f, 3, 1, 1, d, 0);
-    f = wmat(a->logits, a->final_out, m->w.lm_head, bw ? bw->lm_head : NULL, 1, d, V);
+    f = wmat(a->logits, a->final_out, m->w.lm_head, bw ? bw->lm_head : NULL, 1, d, V, 1);
     rec(p, "logits", 0, a->logits, f, 3, 1, 1, V, 0);
     if (logits) memcpy(logits, a->logits, (size_t)V * sizeof(mlm_real));
     c->len++;

@@ -264,18 +264,20 @@ TGT static void ntp_task(float *y, const float *x, const float *w, int64_t i0, i
     }
 }
 
+/* Decoding: the weights stream once; split their rows between threads. */
+TGT static void nt_decode_avx512(float *y, const float *x, const float *w, int64_t C, int64_t OC) {
+    int nth = (double)C * (double)OC > GEMM_PAR_MIN ? max_threads() : 1;
+    int64_t per = (OC + nth - 1) / nth;
+    per = (per + 15) / 16 * 16;
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
+    for (int t = 0; t < nth; t++) {
+        int64_t o0 = (int64_t)t * per;
+        if (o0 < OC) nt_row(y, x, w, o0, min64(o0 + per, OC), C);
+    }
+}
+
 TGT static void nt_avx512(float *y, const float *x, const float *w, int64_t N, int64_t C, int64_t OC) {
     int nth = (double)N * (double)C * (double)OC > GEMM_PAR_MIN ? max_threads() : 1;
-    if (N == 1) { /* decoding: the weights stream once; split their rows between threads */
-        int64_t per = (OC + nth - 1) / nth;
-        per = (per + 15) / 16 * 16;
-#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
-        for (int t = 0; t < nth; t++) {
-            int64_t o0 = (int64_t)t * per;
-            if (o0 < OC) nt_row(y, x, w, o0, min64(o0 + per, OC), C);
-        }
-        return;
-    }
     if (C == 0) { /* no terms: every element is 0 */
         for (int64_t q = 0; q < N * OC; q++) y[q] = 0.0f;
         return;
@@ -445,19 +447,29 @@ void mlm_gemm_nt_rows(mlm_real *y, const mlm_real *x, const mlm_real *w, int64_t
     for (int64_t o = o0; o < o1; o++) y[o] = mlm_dot_lanes(x, w + o * C, C);
 }
 
-/* Several products of one x in one parallel region: for one row (decoding) the rows of all the
- * w_g are cut between the threads as one list; for a batch each product runs on its own (the
- * packed kernel is compute-bound and its region costs nothing in comparison). Every element
- * takes the same kernel and order as in mlm_gemm_nt. */
-void mlm_gemm_nt_group(int n, mlm_real *const y[], const mlm_real *const w[], const int64_t OC[], const mlm_real *x,
-                       int64_t N, int64_t C, uint64_t *flops) {
+void mlm_gemm_nt_decode(mlm_real *y, const mlm_real *x, const mlm_real *w, int64_t C, int64_t OC) {
+    if (OC <= 0) return;
+#ifdef GEMM_HAVE_AVX512
+    if (mlm_cpu_isa() == MLM_ISA_AVX512) {
+        nt_decode_avx512(y, x, w, C, OC);
+        return;
+    }
+#endif
+    mlm_gemm_nt_portable(y, x, w, 1, C, OC);
+}
+
+/* Several one-row products of one x in one parallel region: the rows of all the w_g are cut
+ * between the threads as one list. Every element takes the kernel and order it takes in
+ * mlm_gemm_nt_decode. */
+void mlm_gemm_nt_decode_group(int n, mlm_real *const y[], const mlm_real *const w[], const int64_t OC[],
+                              const mlm_real *x, int64_t C, uint64_t *flops) {
     int64_t total = 0;
     for (int g = 0; g < n; g++) {
         total += OC[g] > 0 ? OC[g] : 0;
-        if (flops) flops[g] = N > 0 && C > 0 && OC[g] > 0 ? 2 * (uint64_t)N * (uint64_t)C * (uint64_t)OC[g] : 0;
+        if (flops) flops[g] = C > 0 && OC[g] > 0 ? 2 * (uint64_t)C * (uint64_t)OC[g] : 0;
     }
 #ifdef GEMM_HAVE_AVX512
-    if (N == 1 && total > 0 && mlm_cpu_isa() == MLM_ISA_AVX512) {
+    if (total > 0 && mlm_cpu_isa() == MLM_ISA_AVX512) {
         int nth = (double)C * (double)total > GEMM_PAR_MIN ? max_threads() : 1;
         int64_t per = (total + nth - 1) / nth;
         per = (per + 15) / 16 * 16;
@@ -474,5 +486,5 @@ void mlm_gemm_nt_group(int n, mlm_real *const y[], const mlm_real *const w[], co
         return;
     }
 #endif
-    for (int g = 0; g < n; g++) mlm_gemm_nt(y[g], x, w[g], N, C, OC[g]);
+    for (int g = 0; g < n; g++) mlm_gemm_nt_decode(y[g], x, w[g], C, OC[g]);
 }

@@ -27,12 +27,17 @@
 /* ---- matmul ------------------------------------------------------------------------------ */
 
 /* The fast path: lib/gemm.c (AVX-512 micro-kernels chosen at run time, portable C elsewhere).
- * Each output element is computed with a fixed order that depends only on C (and on whether
- * the product has one row), so a row gives the same bits in any batch, and threads never
- * change a result (gemm.h). */
+ * Each output element is computed with a fixed order that depends only on C, so a row gives
+ * the same bits alone or inside a batch, and threads never change a result (gemm.h). */
 uint64_t mlm_matmul_forward(mlm_real *out, const mlm_real *in, const mlm_real *w, int64_t N, int64_t C, int64_t OC) {
     mlm_gemm_nt(out, in, w, N, C, OC);
     return 2 * (uint64_t)(N > 0 ? N : 0) * (uint64_t)(C > 0 ? C : 0) * (uint64_t)(OC > 0 ? OC : 0);
+}
+
+/* Decoding's one-row product (gemm.h mlm_gemm_nt_decode): reads w at the speed of memory. */
+uint64_t mlm_matmul_forward_decode(mlm_real *out, const mlm_real *in, const mlm_real *w, int64_t C, int64_t OC) {
+    mlm_gemm_nt_decode(out, in, w, C, OC);
+    return 2 * (uint64_t)(C > 0 ? C : 0) * (uint64_t)(OC > 0 ? OC : 0);
 }
 
 /* The plain loop: one dot product per output element, accumulated in double. */

@@ -24,6 +24,9 @@
 /* out (N, OC) = in (N, C) @ w^T, w (OC, C) row-major (llama2.c / PyTorch Linear layout). */
 uint64_t mlm_matmul_forward(mlm_real *out, const mlm_real *in, const mlm_real *w, int64_t N, int64_t C, int64_t OC);
 uint64_t mlm_matmul_forward_ref(mlm_real *out, const mlm_real *in, const mlm_real *w, int64_t N, int64_t C, int64_t OC);
+/* Decoding's one-row product out (1, OC) = in (1, C) @ w^T (gemm.h mlm_gemm_nt_decode): the same
+ * value as mlm_matmul_forward's row to rounding, read at the speed of memory; 2 C OC FLOPs. */
+uint64_t mlm_matmul_forward_decode(mlm_real *out, const mlm_real *in, const mlm_real *w, int64_t C, int64_t OC);
 
 /* out (N, C) = in / rms(in) * g; rstd (N) receives 1 / rms (may be NULL). */
 uint64_t mlm_rmsnorm_forward(mlm_real *out, mlm_real *rstd, const mlm_real *in, const mlm_real *g, int64_t N, int64_t C, double eps);
