@@ -125,44 +125,32 @@ void mlm_gemm_acc_portable(mlm_real *y, const mlm_real *a, int64_t lda, int64_t 
  * loads 16 vectors of w and one of x and issues 16 FMAs; at the end the 16 accumulators are
  * reduced together (transpose-and-add), each with the same halving tree. */
 
-/* The tile: y[r*ldy + s] = x row r . w row s for r < R, s < S (R, S constants after inlining). */
-INLINE_TGT void nt_tile(float *y, int64_t ldy, const float *x, const float *w, int64_t C, int R, int S) {
-    __m512 acc[32];
-    for (int q = 0; q < 32; q++) acc[q] = _mm512_setzero_ps();
+/* The tile: y[s] = x . w row s for s < S (S a constant after inlining). */
+INLINE_TGT void nt_tile(float *y, const float *x, const float *w, int64_t C, int S) {
+    __m512 acc[16];
+    for (int q = 0; q < 16; q++) acc[q] = _mm512_setzero_ps();
     int64_t c = 0;
     for (; c + 16 <= C; c += 16) {
-        __m512 wv[16];
+        __m512 xv = _mm512_loadu_ps(x + c);
 #pragma GCC unroll 16
-        for (int s = 0; s < S; s++) wv[s] = _mm512_loadu_ps(w + s * C + c);
-#pragma GCC unroll 8
-        for (int r = 0; r < R; r++) {
-            __m512 xv = _mm512_loadu_ps(x + r * C + c);
-#pragma GCC unroll 16
-            for (int s = 0; s < S; s++) acc[r * S + s] = _mm512_fmadd_ps(xv, wv[s], acc[r * S + s]);
-        }
+        for (int s = 0; s < S; s++) acc[s] = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w + s * C + c), acc[s]);
     }
     if (c < C) { /* the tail: masked loads, zeros beyond C */
         __mmask16 m = (__mmask16)((1u << (C - c)) - 1);
-        __m512 wv[16];
-        for (int s = 0; s < S; s++) wv[s] = _mm512_maskz_loadu_ps(m, w + s * C + c);
-        for (int r = 0; r < R; r++) {
-            __m512 xv = _mm512_maskz_loadu_ps(m, x + r * C + c);
-            for (int s = 0; s < S; s++) acc[r * S + s] = _mm512_fmadd_ps(xv, wv[s], acc[r * S + s]);
-        }
+        __m512 xv = _mm512_maskz_loadu_ps(m, x + c);
+        for (int s = 0; s < S; s++) acc[s] = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, w + s * C + c), acc[s]);
     }
-    float out[32];
+    float out[16];
     _mm512_storeu_ps(out, mlm_reduce16(acc));
-    if (R * S > 16) _mm512_storeu_ps(out + 16, mlm_reduce16(acc + 16));
-    for (int r = 0; r < R; r++)
-        for (int s = 0; s < S; s++) y[r * ldy + s] = out[r * S + s];
+    for (int s = 0; s < S; s++) y[s] = out[s];
 }
 
 /* One token row (decoding): 16 weight rows at a time, w rows [o0, o1). */
 TGT static void nt_row(float *y, const float *x, const float *w, int64_t o0, int64_t o1, int64_t C) {
     int64_t o = o0;
-    for (; o + 16 <= o1; o += 16) nt_tile(y + o, 0, x, w + o * C, C, 1, 16);
-    for (; o + 4 <= o1; o += 4) nt_tile(y + o, 0, x, w + o * C, C, 1, 4);
-    for (; o < o1; o++) nt_tile(y + o, 0, x, w + o * C, C, 1, 1);
+    for (; o + 16 <= o1; o += 16) nt_tile(y + o, x, w + o * C, C, 16);
+    for (; o + 4 <= o1; o += 4) nt_tile(y + o, x, w + o * C, C, 4);
+    for (; o < o1; o++) nt_tile(y + o, x, w + o * C, C, 1);
 }
 
 /* ---- nt with packed weights: y (N, OC) = x (N, C) @ w^T for N >= 2 -----------------------
