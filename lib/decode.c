@@ -4,10 +4,13 @@
  * thread is reading weights nearly all the time. The traced path (forward.c block_forward)
  * opens a parallel region per matrix product (about 25 per token) and does the small stages
  * between them on the master thread while the others wait. Here the threads stay in one region
- * for the whole step and meet at 5 barriers per block:
+ * for the whole step and meet at 4 barriers per block (5 when the KV heads do not split evenly
+ * between the threads):
  *
  *   every thread: RMSNorm of the block input into its own buffer (d values: cheaper than a
- *                 barrier), then its share of the rows of wq, wk, wv (one list)       barrier
+ *                 barrier), then the rows of wq, wk, wv that belong to its own KV heads
+ *                 (or, when the heads do not split evenly, its share of the three
+ *                 matrices' rows as one list, and a barrier)
  *   its KV heads: RoPE of their q and k heads, their slice of the cache append, attention
  *                 over the cached positions                                          barrier
  *   its rows of wo, and of the residual add mid = x + attn_out                       barrier
@@ -94,29 +97,43 @@ void mlm_decode_layers(const mlm_model *m, const mlm_bf16_weights *bw, mlm_kv_ca
         _Alignas(64) mlm_bf16 xb[DEC_XMAX]; /* its bfloat16 rounding of a product's input */
         mlm_real rstd;
         int fast = 0;
-        int64_t o0, o1;
         const int64_t hk0 = Hk * id / nt, hk1 = Hk * (id + 1) / nt, group = H / Hk;
+        /* Each thread computes the q, k and v rows of its own KV heads when they split evenly,
+         * so its attention needs no barrier after them; otherwise the rows go as one list. */
+        const int own = Hk % nt == 0;
+        int64_t wo0, wo1, ff0, ff1, v0, v1;
+        share(d, nt, id, &wo0, &wo1);
+        share(ff, nt, id, &ff0, &ff1);
+        share(V, nt, id, &v0, &v1);
+        int64_t qkv[3][2]; /* this thread's rows of wq, wk, wv */
+        if (own) {
+            qkv[0][0] = hk0 * group * dk, qkv[0][1] = hk1 * group * dk;
+            qkv[1][0] = qkv[2][0] = hk0 * dk, qkv[1][1] = qkv[2][1] = hk1 * dk;
+        } else {
+            int64_t o0, o1, base = 0;
+            const int64_t ocs[3] = {qd, kvd, kvd};
+            share(qd + 2 * kvd, nt, id, &o0, &o1);
+            for (int g = 0; g < 3; g++) {
+                qkv[g][0] = o0 > base ? o0 - base : 0;
+                qkv[g][1] = o1 < base + ocs[g] ? o1 - base : ocs[g];
+                if (qkv[g][1] < qkv[g][0]) qkv[g][1] = qkv[g][0];
+                base += ocs[g];
+            }
+        }
         for (int64_t l = 0; l < L; l++) {
             const mlm_real *x = a->resid + l * d;
             mlm_real *out = a->resid + (l + 1) * d;
-            /* q, k, v: the rows of the three matrices cut as one list */
+            const mlm_real *w32[3] = {w->wq + l * qd * d, w->wk + l * kvd * d, w->wv + l * kvd * d};
+            const mlm_bf16 *w16[3] = {bw ? bw->wq + l * qd * d : NULL, bw ? bw->wk + l * kvd * d : NULL,
+                                      bw ? bw->wv + l * kvd * d : NULL};
+            /* q, k, v */
             mlm_rmsnorm_row(xn, &rstd, x, w->attn_norm + l * d, d, cf->norm_eps);
             if (bw) fast = mlm_bf16_row_prepare(xb, xn, d);
-            share(qd + 2 * kvd, nt, id, &o0, &o1);
             {
                 mlm_real *ys[3] = {q, k, v};
-                const int64_t ocs[3] = {qd, kvd, kvd};
-                const mlm_real *w32[3] = {w->wq + l * qd * d, w->wk + l * kvd * d, w->wv + l * kvd * d};
-                const mlm_bf16 *w16[3] = {bw ? bw->wq + l * qd * d : NULL, bw ? bw->wk + l * kvd * d : NULL,
-                                          bw ? bw->wv + l * kvd * d : NULL};
-                int64_t base = 0;
-                for (int g = 0; g < 3; g++) {
-                    int64_t ga = o0 > base ? o0 : base, gb = o1 < base + ocs[g] ? o1 : base + ocs[g];
-                    if (ga < gb) mat_rows(ys[g], xn, w32[g], w16[g], xb, fast, ga - base, gb - base, d);
-                    base += ocs[g];
-                }
+                for (int g = 0; g < 3; g++) mat_rows(ys[g], xn, w32[g], w16[g], xb, fast, qkv[g][0], qkv[g][1], d);
             }
-            barrier();
+            if (!own) barrier();
             /* this thread's KV heads: RoPE, their slice of the cache row, attention */
             if (hk0 < hk1) {
                 const int64_t h0 = hk0 * group, nh = (hk1 - hk0) * group, cbase = l * c->max_T * kvd;
@@ -133,37 +150,35 @@ void mlm_decode_layers(const mlm_model *m, const mlm_bf16_weights *bw, mlm_kv_ca
             barrier();
             /* wo and the residual add, on this thread's rows of d */
             if (bw) fast = mlm_bf16_row_prepare(xb, a->heads, qd);
-            share(d, nt, id, &o0, &o1);
-            mat_rows(a->attn_out, a->heads, w->wo + l * d * qd, bw ? bw->wo + l * d * qd : NULL, xb, fast, o0, o1, qd);
-            mlm_residual_forward(a->mid + o0, x + o0, a->attn_out + o0, o1 - o0);
+            mat_rows(a->attn_out, a->heads, w->wo + l * d * qd, bw ? bw->wo + l * d * qd : NULL, xb, fast, wo0, wo1,
+                     qd);
+            mlm_residual_forward(a->mid + wo0, x + wo0, a->attn_out + wo0, wo1 - wo0);
             barrier();
             /* the FFN's first products and its activation, on this thread's rows of d_ff */
             mlm_rmsnorm_row(xn, &rstd, a->mid, w->ffn_norm + l * d, d, cf->norm_eps);
             if (bw) fast = mlm_bf16_row_prepare(xb, xn, d);
-            share(ff, nt, id, &o0, &o1);
-            mat_rows(a->up, xn, w->w_up + l * ff * d, bw ? bw->w_up + l * ff * d : NULL, xb, fast, o0, o1, d);
+            mat_rows(a->up, xn, w->w_up + l * ff * d, bw ? bw->w_up + l * ff * d : NULL, xb, fast, ff0, ff1, d);
             if (swiglu) {
-                mat_rows(a->gate, xn, w->w_gate + l * ff * d, bw ? bw->w_gate + l * ff * d : NULL, xb, fast, o0, o1, d);
-                mlm_silu_row(a->act + o0, a->gate + o0, o1 - o0);
-                mlm_mul_forward(a->hidden + o0, a->act + o0, a->up + o0, o1 - o0);
+                mat_rows(a->gate, xn, w->w_gate + l * ff * d, bw ? bw->w_gate + l * ff * d : NULL, xb, fast, ff0, ff1,
+                         d);
+                mlm_silu_row(a->act + ff0, a->gate + ff0, ff1 - ff0);
+                mlm_mul_forward(a->hidden + ff0, a->act + ff0, a->up + ff0, ff1 - ff0);
             } else {
-                mlm_relu_forward(a->hidden + o0, a->up + o0, o1 - o0);
+                mlm_relu_forward(a->hidden + ff0, a->up + ff0, ff1 - ff0);
             }
             barrier();
             /* w_down and the residual add, on this thread's rows of d */
             if (bw) fast = mlm_bf16_row_prepare(xb, a->hidden, ff);
-            share(d, nt, id, &o0, &o1);
-            mat_rows(a->down, a->hidden, w->w_down + l * d * ff, bw ? bw->w_down + l * d * ff : NULL, xb, fast, o0,
-                     o1, ff);
-            mlm_residual_forward(out + o0, a->mid + o0, a->down + o0, o1 - o0);
+            mat_rows(a->down, a->hidden, w->w_down + l * d * ff, bw ? bw->w_down + l * d * ff : NULL, xb, fast, wo0,
+                     wo1, ff);
+            mlm_residual_forward(out + wo0, a->mid + wo0, a->down + wo0, wo1 - wo0);
             barrier();
         }
         /* final norm and this thread's rows of the lm_head */
         mlm_rmsnorm_row(xn, &rstd, a->resid + L * d, w->final_norm, d, cf->norm_eps);
         if (bw) fast = mlm_bf16_row_prepare(xb, xn, d);
-        share(V, nt, id, &o0, &o1);
-        mat_rows(a->logits, xn, w->lm_head, bw ? bw->lm_head : NULL, xb, fast, o0, o1, d);
-        if (logits && o0 < o1) memcpy(logits + o0, a->logits + o0, (size_t)(o1 - o0) * sizeof(mlm_real));
+        mat_rows(a->logits, xn, w->lm_head, bw ? bw->lm_head : NULL, xb, fast, v0, v1, d);
+        if (logits && v0 < v1) memcpy(logits + v0, a->logits + v0, (size_t)(v1 - v0) * sizeof(mlm_real));
         (void)rstd;
     }
 }

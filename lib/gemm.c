@@ -121,24 +121,28 @@ void mlm_gemm_acc_portable(mlm_real *y, const mlm_real *a, int64_t lda, int64_t 
 
 /* ---- nt, one token row: y (1, OC) = x (1, C) @ w^T ------------------------------------------
  * Decoding multiplies one row by every weight once, so it is bound by reading w. Register
- * tile: 1 x 16 weight rows in flight (16 accumulators of 16 lanes); each step of 16 along C
- * loads 16 vectors of w and one of x and issues 16 FMAs; at the end the 16 accumulators are
- * reduced together (transpose-and-add), each with the same halving tree. */
+ * tile: 16 weight rows, one accumulator of 16 lanes each (lane j sums the terms c = j mod 16,
+ * one FMA at a time in increasing c); at the end the 16 accumulators are reduced together
+ * (transpose-and-add), each with the same halving tree. */
 
-/* The tile: y[s] = x . w row s for s < S (S a constant after inlining). */
+/* The tile: y[s] = x . w row s for s < S (S a constant after inlining). The loads go in
+ * memory order, row after row: the S rows are one contiguous block, and one forward stream
+ * keeps the hardware prefetcher further ahead than S interleaved ones (measured: the same
+ * speed on the lm_head, up to a third faster on the layers' small matrices). The S chains are
+ * independent, so the out-of-order core overlaps them. */
 INLINE_TGT void nt_tile(float *y, const float *x, const float *w, int64_t C, int S) {
     __m512 acc[16];
     for (int q = 0; q < 16; q++) acc[q] = _mm512_setzero_ps();
-    int64_t c = 0;
-    for (; c + 16 <= C; c += 16) {
-        __m512 xv = _mm512_loadu_ps(x + c);
+    const int64_t cm = C & ~(int64_t)15;
+    const __mmask16 m = (__mmask16)((1u << (C - cm)) - 1);
 #pragma GCC unroll 16
-        for (int s = 0; s < S; s++) acc[s] = _mm512_fmadd_ps(xv, _mm512_loadu_ps(w + s * C + c), acc[s]);
-    }
-    if (c < C) { /* the tail: masked loads, zeros beyond C */
-        __mmask16 m = (__mmask16)((1u << (C - c)) - 1);
-        __m512 xv = _mm512_maskz_loadu_ps(m, x + c);
-        for (int s = 0; s < S; s++) acc[s] = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(m, w + s * C + c), acc[s]);
+    for (int s = 0; s < S; s++) {
+        const float *ws = w + s * C;
+        __m512 a = _mm512_setzero_ps();
+        for (int64_t c = 0; c < cm; c += 16) a = _mm512_fmadd_ps(_mm512_loadu_ps(x + c), _mm512_loadu_ps(ws + c), a);
+        if (cm < C) /* the tail: masked loads, zeros beyond C */
+            a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + cm), _mm512_maskz_loadu_ps(m, ws + cm), a);
+        acc[s] = a;
     }
     float out[16];
     _mm512_storeu_ps(out, mlm_reduce16(acc));
