@@ -108,22 +108,25 @@ static void rows_portable(mlm_real *out, const mlm_real *x, const mlm_bf16 *w, i
 #define INLINE_TGT static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512bf16,fma")))
 
 
-/* out[o] for S <= 16 rows starting at w; xb the activation row in bf16, C elements. */
+/* out[o] for S <= 16 rows starting at w; xb the activation row in bf16, C elements. The loads
+ * go row after row, in memory order (one forward stream for the prefetcher, as gemm.c's
+ * one-row tile); each row is one chain of vdpbf16ps over c. */
 INLINE_TGT void bf16_tile(float *out, const mlm_bf16 *xb, const mlm_bf16 *w, int64_t C, int S) {
     __m512 acc[16];
     for (int s = 0; s < 16; s++) acc[s] = _mm512_setzero_ps();
-    int64_t c = 0;
-    for (; c + 32 <= C; c += 32) {
-        __m512bh xv = (__m512bh)_mm512_loadu_si512((const void *)(xb + c));
+    const int64_t cm = C & ~(int64_t)31;
+    const __mmask32 m = (__mmask32)((1ull << (C - cm)) - 1);
 #pragma GCC unroll 16
-        for (int s = 0; s < S; s++)
-            acc[s] = _mm512_dpbf16_ps(acc[s], xv, (__m512bh)_mm512_loadu_si512((const void *)(w + s * C + c)));
-    }
-    if (c < C) {
-        __mmask32 m = (__mmask32)((1ull << (C - c)) - 1);
-        __m512bh xv = (__m512bh)_mm512_maskz_loadu_epi16(m, xb + c);
-        for (int s = 0; s < S; s++)
-            acc[s] = _mm512_dpbf16_ps(acc[s], xv, (__m512bh)_mm512_maskz_loadu_epi16(m, w + s * C + c));
+    for (int s = 0; s < S; s++) {
+        const mlm_bf16 *ws = w + s * C;
+        __m512 a = _mm512_setzero_ps();
+        for (int64_t c = 0; c < cm; c += 32)
+            a = _mm512_dpbf16_ps(a, (__m512bh)_mm512_loadu_si512((const void *)(xb + c)),
+                                 (__m512bh)_mm512_loadu_si512((const void *)(ws + c)));
+        if (cm < C)
+            a = _mm512_dpbf16_ps(a, (__m512bh)_mm512_maskz_loadu_epi16(m, xb + cm),
+                                 (__m512bh)_mm512_maskz_loadu_epi16(m, ws + cm));
+        acc[s] = a;
     }
     float r[16];
     _mm512_storeu_ps(r, mlm_reduce16(acc));
