@@ -4,6 +4,7 @@
  * probe receives, and the analytic FLOP formulas of the backward. Reads bottom to top like
  * the forward read top to bottom: loss -> logits -> final norm -> blocks L-1..0 -> embedding. */
 #include "backward.h"
+#include "bigalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,8 +106,8 @@ mlm_grads *mlm_grads_new(const mlm_config *cfg, int B, int T, mlm_err *e) {
         mlm_grads_free(g);
         return NULL;
     }
-    g->mem = calloc((size_t)g->n_params, sizeof(mlm_real));
-    g->scratch = calloc((size_t)total, sizeof(mlm_real));
+    g->mem = mlm_big_calloc((size_t)g->n_params, sizeof(mlm_real));
+    g->scratch = mlm_big_calloc((size_t)total, sizeof(mlm_real));
     g->wflops = calloc((size_t)g->n_tensors, sizeof *g->wflops);
     g->widx = malloc((size_t)(K_COUNT * L) * sizeof *g->widx);
     if (!g->mem || !g->scratch || !g->wflops || !g->widx) {

@@ -1,5 +1,6 @@
 /* bf16.c - the bfloat16 weight store and its matrix-vector product (contract: bf16.h). */
 #include "bf16.h"
+#include "bigalloc.h"
 
 #include "cpu.h"
 
@@ -41,7 +42,7 @@ mlm_bf16_weights *mlm_bf16_new(const mlm_model *m, mlm_err *e) {
     mlm_bf16_weights *b = calloc(1, sizeof *b);
     /* 64-byte aligned rows start on cache lines when the row length allows */
     size_t bytes = ((size_t)n * sizeof(mlm_bf16) + 63) / 64 * 64;
-    if (b) b->mem = aligned_alloc(64, bytes ? bytes : 64);
+    if (b) b->mem = mlm_big_calloc(bytes ? bytes : 64, 1);
     if (!b || !b->mem) {
         free(b);
         mlm_fail(e, MLM_ENOMEM, "%s: out of memory for the bfloat16 weights (%lld bytes)", c->name, (long long)bytes);

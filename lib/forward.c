@@ -3,6 +3,7 @@
  * the seed diagram: embedding -> blocks (norm, attention, add, norm, FFN, add) -> final norm
  * -> lm_head -> softmax. */
 #include "forward.h"
+#include "bigalloc.h"
 #include "gemm.h"
 
 #include "bf16.h"
@@ -56,13 +57,12 @@ mlm_acts *mlm_acts_new(const mlm_config *cfg, int B, int T, int for_backward, ml
         free(a);
         return NULL;
     }
-    a->mem = malloc((size_t)total * sizeof(mlm_real));
+    a->mem = mlm_big_calloc((size_t)total, sizeof(mlm_real));
     if (!a->mem) {
         mlm_fail(e, MLM_ENOMEM, "%s: out of memory for activations (B=%d, T=%d)", cfg->name, B, T);
         free(a);
         return NULL;
     }
-    memset(a->mem, 0, (size_t)total * sizeof(mlm_real));
     a->numel = total;
     a->stat_rows = calloc((size_t)(8 * N), sizeof(double));
     if (!a->stat_rows) {

@@ -1,5 +1,6 @@
 /* model.c - the weight layout table, allocation and seeded initialisation. */
 #include "model.h"
+#include "bigalloc.h"
 #include "rng.h"
 
 #include <math.h>
@@ -88,7 +89,7 @@ mlm_model *mlm_model_new(const mlm_config *cfg, mlm_err *e) {
         mlm_model_free(m);
         return NULL;
     }
-    m->mem = calloc((size_t)m->n_params, sizeof(mlm_real));
+    m->mem = mlm_big_calloc((size_t)m->n_params, sizeof(mlm_real));
     if (!m->mem) {
         mlm_fail(e, MLM_ENOMEM, "%s: out of memory for %lld parameters", cfg->name, (long long)m->n_params);
         mlm_model_free(m);

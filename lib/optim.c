@@ -1,6 +1,7 @@
 /* optim.c - AdamW, clipping, the learning-rate schedule and the optimizer-state file of
  * optim.h. */
 #include "optim.h"
+#include "bigalloc.h"
 #include "cpu.h"
 
 #include <math.h>
@@ -48,8 +49,8 @@ static mlm_adamw *alloc_state(const mlm_adamw_cfg *c, int64_t n, mlm_err *e) {
     if (!o) { mlm_fail(e, MLM_ENOMEM, "adamw: out of memory"); return NULL; }
     o->cfg = *c;
     o->n = n;
-    o->m = calloc((size_t)n, sizeof(mlm_real));
-    o->v = calloc((size_t)n, sizeof(mlm_real));
+    o->m = mlm_big_calloc((size_t)n, sizeof(mlm_real));
+    o->v = mlm_big_calloc((size_t)n, sizeof(mlm_real));
     o->decay = malloc((size_t)n);
     if (!o->m || !o->v || !o->decay) {
         mlm_adamw_free(o);
