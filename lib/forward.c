@@ -115,7 +115,7 @@ static uint64_t wmat(mlm_real *out, const mlm_real *in, const mlm_real *w32, con
 }
 
 static void block_forward(const mlm_model *m, mlm_acts *a, int l, int B, int T, const mlm_fwd_opts *o, mlm_probe *p,
-                          mlm_kv_cache *cache, const mlm_bf16_weights *bw) {
+                          mlm_kv_cache *cache, const mlm_bf16_weights *bw, mlm_kv_cache *fill) {
     const mlm_config *c = &m->cfg;
     const mlm_params *w = &m->w;
     const int64_t N = (int64_t)B * T, d = c->d_model, H = c->n_heads, Hk = c->n_kv_heads, dk = c->head_dim,
@@ -171,6 +171,11 @@ static void block_forward(const mlm_model *m, mlm_acts *a, int l, int B, int T, 
         rec(p, "blocks.%d.attn.q_rot", l, q_rot, f, 4, B, T, H, dk);
         f = mlm_rope_apply(k_rot, a->k, a->rope_cs, B, T, Hk, dk, o->rope_layout);
         rec(p, "blocks.%d.attn.k_rot", l, k_rot, f, 4, B, T, Hk, dk);
+    }
+    if (fill) { /* prefill (B = 1): the T positions' K and V rows are the cache's first rows */
+        const int64_t base = (int64_t)l * fill->max_T * kvd;
+        memcpy(fill->k + base, k_rot, (size_t)(N * kvd) * sizeof(mlm_real));
+        memcpy(fill->v + base, v, (size_t)(N * kvd) * sizeof(mlm_real));
     }
     if (p) {
         mlm_repeat_kv(a->kexp, k_rot, N, H, Hk, dk);
@@ -281,9 +286,10 @@ static void rope_prepare(const mlm_model *m, mlm_acts *a, int T, const mlm_fwd_o
     if (!o->no_rope) mlm_rope_table(a->rope_cs, o->pos, T, m->cfg.head_dim, m->cfg.rope_theta);
 }
 
-static void blocks_run(const mlm_model *m, mlm_acts *a, int B, int T, const mlm_fwd_opts *o, mlm_probe *p) {
+static void blocks_run(const mlm_model *m, mlm_acts *a, int B, int T, const mlm_fwd_opts *o, mlm_probe *p,
+                       mlm_kv_cache *fill) {
     rope_prepare(m, a, T, o);
-    for (int l = 0; l < m->cfg.n_layers; l++) block_forward(m, a, l, B, T, o, p, NULL, NULL);
+    for (int l = 0; l < m->cfg.n_layers; l++) block_forward(m, a, l, B, T, o, p, NULL, NULL, fill);
 }
 
 mlm_status mlm_forward_blocks(const mlm_model *m, mlm_acts *a, const mlm_real *x, int B, int T,
@@ -295,14 +301,13 @@ mlm_status mlm_forward_blocks(const mlm_model *m, mlm_acts *a, const mlm_real *x
     int64_t nd = (int64_t)B * T * m->cfg.d_model;
     if (x != a->resid) memcpy(a->resid, x, (size_t)nd * sizeof(mlm_real));
     rec(p, "input", 0, a->resid, 0, 3, B, T, m->cfg.d_model, 0);
-    blocks_run(m, a, B, T, o, p);
+    blocks_run(m, a, B, T, o, p, NULL);
     return MLM_OK;
 }
 
-mlm_status mlm_forward(const mlm_model *m, mlm_acts *a, const int *tokens, int B, int T, const mlm_fwd_opts *o,
-                       mlm_probe *p, mlm_err *e) {
-    mlm_fwd_opts def = {0};
-    if (!o) o = &def;
+/* mlm_forward, and with fill (B = 1) every layer's K and V rows copied into that cache. */
+static mlm_status forward_run(const mlm_model *m, mlm_acts *a, const int *tokens, int B, int T, const mlm_fwd_opts *o,
+                              mlm_probe *p, mlm_kv_cache *fill, mlm_err *e) {
     mlm_status st = check_run(m, a, B, T, o, e);
     if (st) return st;
     const mlm_config *c = &m->cfg;
@@ -313,7 +318,7 @@ mlm_status mlm_forward(const mlm_model *m, mlm_acts *a, const int *tokens, int B
                             tokens[i], (long long)i, c->vocab_size);
     mlm_embed_forward(a->resid, m->w.tok_emb, tokens, N, d);
     rec(p, "embed", 0, a->resid, 0, 3, B, T, d, 0);
-    blocks_run(m, a, B, T, o, p);
+    blocks_run(m, a, B, T, o, p, fill);
     const mlm_real *hN = mlm_acts_output(a);
     uint64_t f = mlm_rmsnorm_forward(a->final_out, a->rstd_f, hN, m->w.final_norm, N, d, c->norm_eps);
     rec(p, "final_norm", 0, a->final_out, f, 3, B, T, d, 0);
@@ -354,6 +359,12 @@ mlm_status mlm_forward(const mlm_model *m, mlm_acts *a, const int *tokens, int B
         }
     }
     return MLM_OK;
+}
+
+mlm_status mlm_forward(const mlm_model *m, mlm_acts *a, const int *tokens, int B, int T, const mlm_fwd_opts *o,
+                       mlm_probe *p, mlm_err *e) {
+    mlm_fwd_opts def = {0};
+    return forward_run(m, a, tokens, B, T, o ? o : &def, p, NULL, e);
 }
 
 /* ---- decoding with a KV cache -------------------------------------------------------------- */
@@ -414,7 +425,7 @@ static mlm_status decode_step(const mlm_model *m, const mlm_bf16_weights *bw, ml
         c->len++;
         return MLM_OK;
     }
-    for (int l = 0; l < cf->n_layers; l++) block_forward(m, a, l, 1, 1, &so, p, c, bw);
+    for (int l = 0; l < cf->n_layers; l++) block_forward(m, a, l, 1, 1, &so, p, c, bw, NULL);
     uint64_t f = mlm_rmsnorm_forward(a->final_out, a->rstd_f, mlm_acts_output(a), m->w.final_norm, 1, d, cf->norm_eps);
     rec(p, "final_norm", 0, a->final_out, f, 3, 1, 1, d, 0);
     f = wmat(a->logits, a->final_out, m->w.lm_head, bw ? bw->lm_head : NULL, 1, d, V, 1);
@@ -433,4 +444,27 @@ mlm_status mlm_decode_step_bf16(const mlm_model *m, const mlm_bf16_weights *b, m
                                 mlm_real *logits, const mlm_fwd_opts *o, mlm_probe *p, mlm_err *e) {
     if (!b) return mlm_fail(e, MLM_EINVAL, "%s: no bfloat16 weights given", m->cfg.name);
     return decode_step(m, b, c, token, pos, logits, o, p, e);
+}
+
+mlm_status mlm_prefill(const mlm_model *m, mlm_kv_cache *c, mlm_acts *a, const int *tokens, int n, mlm_real *logits,
+                       const mlm_fwd_opts *o, mlm_err *e) {
+    const mlm_config *cf = &m->cfg;
+    mlm_fwd_opts fo = o ? *o : (mlm_fwd_opts){0};
+    if (n < 1 || n > c->max_T)
+        return mlm_fail(e, MLM_EINVAL, "%s: prefill of %d tokens into a cache of %d positions", cf->name, n, c->max_T);
+    if (c->len != 0)
+        return mlm_fail(e, MLM_EINVAL, "%s: prefill needs an empty cache (it holds %d positions)", cf->name, c->len);
+    if (fo.pos || fo.no_causal || fo.dense)
+        return mlm_fail(e, MLM_EINVAL, "%s: prefill runs positions 0..n-1 causally (no pos, no_causal or dense)",
+                        cf->name);
+    if (a->B != 1 || a->T != n)
+        return mlm_fail(e, MLM_EINVAL, "%s: prefill of %d tokens needs activations planned for B=1 T=%d (got B=%d T=%d)",
+                        cf->name, n, n, a->B, a->T);
+    fo.last_only = 1;
+    fo.no_probs = 1;
+    mlm_status st = forward_run(m, a, tokens, 1, n, &fo, NULL, c, e);
+    if (st) return st;
+    if (logits) memcpy(logits, a->logits, (size_t)cf->vocab_size * sizeof(mlm_real));
+    c->len = n;
+    return MLM_OK;
 }

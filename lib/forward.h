@@ -115,4 +115,17 @@ void mlm_kv_cache_reset(mlm_kv_cache *c);
 mlm_status mlm_decode_step(const mlm_model *m, mlm_kv_cache *c, int token, int pos, mlm_real *logits,
                            const mlm_fwd_opts *o, mlm_probe *p, mlm_err *e);
 
+/* Prefill: the n prompt tokens (positions 0..n-1) through the model as one batch, as
+ * mlm_forward runs them, with every layer's K and V rows written into the empty cache c
+ * (c->len becomes n) and the last position's logits written to logits (V; NULL: not copied).
+ * a: activations planned for B = 1, T = n (mlm_acts_new(cfg, 1, n, 0, e)), allocated once by
+ * the caller. Decoding goes on from position n with mlm_decode_step. One pass of matrix
+ * products instead of n matrix-vector steps: the weights are read once, not n times. The cache
+ * rows and logits equal those of n decode steps up to float32 rounding (the batch products sum
+ * in another order than the one-row ones). Errors: n outside [1, max_T], a cache not empty,
+ * o->pos, no_causal or dense set, activations planned for another B or T, a token outside the
+ * vocabulary. */
+mlm_status mlm_prefill(const mlm_model *m, mlm_kv_cache *c, mlm_acts *a, const int *tokens, int n, mlm_real *logits,
+                       const mlm_fwd_opts *o, mlm_err *e);
+
 #endif

@@ -115,9 +115,13 @@ mlm_status mlm_generate(const mlm_model *m, const int *prompt, int n_prompt, con
     fo.rope_layout = o->rope_layout;
     memcpy(toks, prompt, sizeof *toks * (size_t)n_prompt);
     double t0 = mlm_now();
-    for (int i = 0; i < n_prompt && !st; i++) {
+    /* the prompt: one batched pass that fills the cache (forward.h mlm_prefill) */
+    for (int i = 0; i < n_prompt; i++)
         if (o->on_token) o->on_token(prompt[i], 1, o->user);
-        st = mlm_decode_step(m, kv, prompt[i], i, logits, &fo, NULL, e);
+    if (n_prompt > 0) {
+        mlm_acts *pa = mlm_acts_new(c, 1, n_prompt, 0, e);
+        st = pa ? mlm_prefill(m, kv, pa, prompt, n_prompt, logits, &fo, e) : MLM_ENOMEM;
+        mlm_acts_free(pa);
     }
     double t1 = mlm_now();
     int n = n_prompt;

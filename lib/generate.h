@@ -48,7 +48,8 @@ typedef struct {
     double tokens_per_s;         /* n_generated / decode_s */
 } mlm_generate_stats;
 
-/* Runs prompt (n_prompt >= 1 ids in [0, vocab)) through a KV cache, then samples up to
+/* Runs prompt (n_prompt >= 1 ids in [0, vocab)) through a KV cache in one batched pass
+ * (forward.h mlm_prefill), then samples up to
  * o->steps new tokens, one decode step each. *out (malloc'd, caller frees) receives the
  * prompt followed by the new tokens, *n_out their count. stats may be NULL. A prompt that
  * does not fit max_seq_len is an error; steps beyond it are cut to fit. */
