@@ -20,6 +20,8 @@ if /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
   awk '$1 == "BENCH" { v[$2] = $3 }
        END { if (("prefill" in v) && ("pytorch_prefill" in v))
                printf "BENCH prefill_vs_pytorch %s ms pytorch_prefill_ms %s %.3f\n", v["prefill"], v["pytorch_prefill"], v["pytorch_prefill"] / v["prefill"]
+             if (("forward_logits" in v) && ("pytorch_forward_logits" in v))
+               printf "BENCH forward_logits_vs_pytorch %s ms pytorch_forward_logits_ms %s %.3f\n", v["forward_logits"], v["pytorch_forward_logits"], v["pytorch_forward_logits"] / v["forward_logits"]
              if (("train_step" in v) && ("pytorch_train_step" in v))
                printf "BENCH train_step_vs_pytorch %s ms pytorch_train_step_ms %s %.3f\n", v["train_step"], v["pytorch_train_step"], v["pytorch_train_step"] / v["train_step"] }' \
     "$tmp" >> "$tmp.x" && cat "$tmp.x" >> "$tmp" && rm -f "$tmp.x"

@@ -2,11 +2,13 @@
 """bench_torch.py - what people would use instead, measured on this machine in the same
 `make bench`: PyTorch (Debian's python3-torch, CPU, float32, the same thread count) running
 the stories15m shape the way a PyTorch user writes it (nn.Linear layers, RoPE on adjacent
-pairs, masked softmax attention, SwiGLU, tied embedding), B=1 T=256 prefill under
-inference_mode, and one training step at B=4, T=256 (forward, cross-entropy, backward,
+pairs, masked softmax attention, SwiGLU, tied embedding), B=1 T=256 under inference_mode
+as a prefill (the last position's logits) and as a forward with every position's logits,
+and one training step at B=4, T=256 (forward, cross-entropy, backward,
 gradient clipping, AdamW).
 
-Prints a short table and BENCH lines (pytorch_prefill, pytorch_train_step) that
+Prints a short table and BENCH lines (pytorch_prefill, pytorch_forward_logits,
+pytorch_train_step) that
 tests/bench.sh puts beside the library's own figures. Skipped by bench.sh when
 /usr/bin/python3 cannot import torch.
 
@@ -87,12 +89,14 @@ class Model(nn.Module):
         self.register_buffer("sin", sin)
         self.register_buffer("mask", torch.full((T, T), float("-inf")).triu(1))
 
-    def forward(self, tok):
+    def forward(self, tok, last_only=False):
         t = tok.shape[1]
         x = self.emb(tok)
         cos, sin, mask = self.cos[:t], self.sin[:t], self.mask[:t, :t]
         for blk in self.blocks:
             x = blk(x, cos, sin, mask)
+        if last_only:  # a prefill: the next token's logits only
+            x = x[:, -1:]
         return self.norm(x) @ self.emb.weight.t()  # tied lm_head
 
 
@@ -114,7 +118,11 @@ def main():
     tok1 = torch.randint(0, V, (1, T))
     tok4 = torch.randint(0, V, (4, T + 1))
 
-    def prefill():
+    def prefill():  # the prompt through the model, the last position's logits
+        with torch.inference_mode():
+            model(tok1, last_only=True)
+
+    def forward_logits():  # every position's logits
         with torch.inference_mode():
             model(tok1)
 
@@ -129,13 +137,16 @@ def main():
         opt.step()
 
     tp = timed(prefill, 9)
+    tl = timed(forward_logits, 9)
     tf = timed(lambda: model(tok4[:, :-1]).sum().item(), 3)
     ts = timed(step, 3)
     print(f"PyTorch {torch.__version__} CPU, float32, {threads} threads, stories15m shape, median")
-    print(f"  prefill T=256       {tp * 1e3:8.2f} ms   {T / tp:8.0f} tokens/s")
+    print(f"  prefill T=256       {tp * 1e3:8.2f} ms   {T / tp:8.0f} tokens/s   (the last position's logits)")
+    print(f"  forward T=256       {tl * 1e3:8.2f} ms   {T / tl:8.0f} tokens/s   (every position's logits)")
     print(f"  forward B4 T256     {tf * 1e3:8.2f} ms")
     print(f"  training step       {ts * 1e3:8.2f} ms   {4 * T / ts:8.0f} tokens/s   (forward + backward + clip + AdamW)")
     print(f"BENCH pytorch_prefill {tp * 1e3:.3f} ms pytorch_{torch.__version__.split('+')[0]}_threads {threads} 1")
+    print(f"BENCH pytorch_forward_logits {tl * 1e3:.3f} ms pytorch_prefill_ms {tp * 1e3:.3f} {tl / tp:.4f}")
     print(f"BENCH pytorch_train_step {ts * 1e3:.3f} ms pytorch_forward_ms {tf * 1e3:.3f} {ts / tf:.4f}")
 
 
