@@ -83,6 +83,9 @@ int mlm_sample(mlm_sampler *s, const mlm_real *logits) {
     return V - 1;
 }
 
+/* Largest attention maps a batched prefill may allocate (bytes). */
+#define PREFILL_MAPS_MAX (256.0 * 1024 * 1024)
+
 mlm_status mlm_generate(const mlm_model *m, const int *prompt, int n_prompt, const mlm_generate_opts *o, int **out,
                         int *n_out, mlm_generate_stats *stats, mlm_err *e) {
     const mlm_config *c = &m->cfg;
@@ -115,13 +118,18 @@ mlm_status mlm_generate(const mlm_model *m, const int *prompt, int n_prompt, con
     fo.rope_layout = o->rope_layout;
     memcpy(toks, prompt, sizeof *toks * (size_t)n_prompt);
     double t0 = mlm_now();
-    /* the prompt: one batched pass that fills the cache (forward.h mlm_prefill) */
+    /* The prompt: one batched pass that fills the cache (forward.h mlm_prefill), unless its
+     * attention maps (scores and probs, h x n x n each) would need more than PREFILL_MAPS_MAX
+     * bytes; then one decode step per prompt token, which needs no maps. */
     for (int i = 0; i < n_prompt; i++)
         if (o->on_token) o->on_token(prompt[i], 1, o->user);
-    if (n_prompt > 0) {
+    double maps = 2.0 * c->n_heads * (double)n_prompt * (double)n_prompt * sizeof(mlm_real);
+    if (maps <= PREFILL_MAPS_MAX) {
         mlm_acts *pa = mlm_acts_new(c, 1, n_prompt, 0, e);
         st = pa ? mlm_prefill(m, kv, pa, prompt, n_prompt, logits, &fo, e) : MLM_ENOMEM;
         mlm_acts_free(pa);
+    } else {
+        for (int i = 0; i < n_prompt && !st; i++) st = mlm_decode_step(m, kv, prompt[i], i, logits, &fo, NULL, e);
     }
     double t1 = mlm_now();
     int n = n_prompt;
