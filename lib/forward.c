@@ -379,8 +379,8 @@ mlm_kv_cache *mlm_kv_cache_new(const mlm_config *cfg, int max_T, mlm_err *e) {
     c->cfg = *cfg;
     c->max_T = max_T;
     int64_t n = (int64_t)cfg->n_layers * max_T * mlm_kv_dim(cfg);
-    c->k = calloc((size_t)n, sizeof(mlm_real));
-    c->v = calloc((size_t)n, sizeof(mlm_real));
+    c->k = mlm_big_calloc((size_t)n, sizeof(mlm_real));
+    c->v = mlm_big_calloc((size_t)n, sizeof(mlm_real));
     c->row = calloc((size_t)max_T * (size_t)cfg->n_heads, sizeof(mlm_real));
     c->step = mlm_acts_new(cfg, 1, 1, 0, e);
     if (!c->k || !c->v || !c->row || !c->step) {
@@ -402,12 +402,18 @@ void mlm_kv_cache_free(mlm_kv_cache *c) {
 
 void mlm_kv_cache_reset(mlm_kv_cache *c) { if (c) c->len = 0; }
 
+/* 1 when cache c holds rows of model config cf's shape (layers, KV width, heads). */
+static int cache_fits(const mlm_kv_cache *c, const mlm_config *cf) {
+    return c->cfg.n_layers == cf->n_layers && mlm_kv_dim(&c->cfg) == mlm_kv_dim(cf) && c->cfg.n_heads == cf->n_heads;
+}
+
 /* One decode step; bw NULL reads the float32 matrices, otherwise their bfloat16 copy. */
 static mlm_status decode_step(const mlm_model *m, const mlm_bf16_weights *bw, mlm_kv_cache *c, int token, int pos,
                               mlm_real *logits, const mlm_fwd_opts *o, mlm_probe *p, mlm_err *e) {
     mlm_fwd_opts def = {0};
     if (!o) o = &def;
     const mlm_config *cf = &m->cfg;
+    if (!cache_fits(c, cf)) return mlm_fail(e, MLM_EINVAL, "%s: the KV cache was planned for another config", cf->name);
     if (c->len >= c->max_T) return mlm_fail(e, MLM_EINVAL, "%s: KV cache is full (%d positions)", cf->name, c->max_T);
     if (token < 0 || token >= cf->vocab_size)
         return mlm_fail(e, MLM_EINVAL, "%s: token %d is outside the vocabulary [0, %d)", cf->name, token, cf->vocab_size);
@@ -450,8 +456,11 @@ mlm_status mlm_prefill(const mlm_model *m, mlm_kv_cache *c, mlm_acts *a, const i
                        const mlm_fwd_opts *o, mlm_err *e) {
     const mlm_config *cf = &m->cfg;
     mlm_fwd_opts fo = o ? *o : (mlm_fwd_opts){0};
-    if (n < 1 || n > c->max_T)
-        return mlm_fail(e, MLM_EINVAL, "%s: prefill of %d tokens into a cache of %d positions", cf->name, n, c->max_T);
+    if (!cache_fits(c, cf)) return mlm_fail(e, MLM_EINVAL, "%s: the KV cache was planned for another config", cf->name);
+    if (n < 1) return mlm_fail(e, MLM_EINVAL, "%s: prefill needs at least one token (got %d)", cf->name, n);
+    if (n > c->max_T)
+        return mlm_fail(e, MLM_EINVAL, "%s: a prompt of %d tokens is longer than the cache of %d positions", cf->name, n,
+                        c->max_T);
     if (c->len != 0)
         return mlm_fail(e, MLM_EINVAL, "%s: prefill needs an empty cache (it holds %d positions)", cf->name, c->len);
     if (fo.pos || fo.no_causal || fo.dense)

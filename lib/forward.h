@@ -122,9 +122,9 @@ mlm_status mlm_decode_step(const mlm_model *m, mlm_kv_cache *c, int token, int p
  * the caller. Decoding goes on from position n with mlm_decode_step. One pass of matrix
  * products instead of n matrix-vector steps: the weights are read once, not n times. The cache
  * rows and logits equal those of n decode steps up to float32 rounding (the batch products sum
- * in another order than the one-row ones). Errors: n outside [1, max_T], a cache not empty,
- * o->pos, no_causal or dense set, activations planned for another B or T, a token outside the
- * vocabulary. */
+ * in another order than the one-row ones). Errors, none of which touches the cache: n outside
+ * [1, max_T], a cache not empty or planned for another config, o->pos, no_causal or dense
+ * set, activations planned for another B or T, a token outside the vocabulary. */
 mlm_status mlm_prefill(const mlm_model *m, mlm_kv_cache *c, mlm_acts *a, const int *tokens, int n, mlm_real *logits,
                        const mlm_fwd_opts *o, mlm_err *e);
 

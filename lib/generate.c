@@ -83,8 +83,18 @@ int mlm_sample(mlm_sampler *s, const mlm_real *logits) {
     return V - 1;
 }
 
-/* Largest attention maps a batched prefill may allocate (bytes). */
-#define PREFILL_MAPS_MAX (256.0 * 1024 * 1024)
+/* Largest activations a batched prefill may allocate (bytes). */
+#define PREFILL_ACTS_MAX (512.0 * 1024 * 1024)
+
+/* Bytes of mlm_acts_new(c, 1, n, 0): the attention maps (scores and probs), the logits and
+ * their softmax (n x V each), the residual stream of every layer and one layer's buffers
+ * (an upper bound of forward.c's size table). */
+static double prefill_acts_bytes(const mlm_config *c, int n) {
+    double d = c->d_model, qd = mlm_q_dim(c), kvd = mlm_kv_dim(c), ff = c->d_ff, N = n;
+    double vals = 2.0 * c->n_heads * N * N + 2.0 * N * c->vocab_size + (c->n_layers + 2.0) * N * d +
+                  N * (6.0 * d + 4.0 * qd + 3.0 * kvd + 4.0 * ff) + N * (c->head_dim + 4.0);
+    return vals * sizeof(mlm_real);
+}
 
 mlm_status mlm_generate(const mlm_model *m, const int *prompt, int n_prompt, const mlm_generate_opts *o, int **out,
                         int *n_out, mlm_generate_stats *stats, mlm_err *e) {
@@ -119,18 +129,15 @@ mlm_status mlm_generate(const mlm_model *m, const int *prompt, int n_prompt, con
     memcpy(toks, prompt, sizeof *toks * (size_t)n_prompt);
     double t0 = mlm_now();
     /* The prompt: one batched pass that fills the cache (forward.h mlm_prefill), unless its
-     * attention maps (scores and probs, h x n x n each) would need more than PREFILL_MAPS_MAX
-     * bytes; then one decode step per prompt token, which needs no maps. */
+     * activations would need more than PREFILL_ACTS_MAX bytes or cannot be allocated; then one
+     * decode step per prompt token, which needs nothing but the cache. */
     for (int i = 0; i < n_prompt; i++)
         if (o->on_token) o->on_token(prompt[i], 1, o->user);
-    double maps = 2.0 * c->n_heads * (double)n_prompt * (double)n_prompt * sizeof(mlm_real);
-    if (maps <= PREFILL_MAPS_MAX) {
-        mlm_acts *pa = mlm_acts_new(c, 1, n_prompt, 0, e);
-        st = pa ? mlm_prefill(m, kv, pa, prompt, n_prompt, logits, &fo, e) : MLM_ENOMEM;
-        mlm_acts_free(pa);
-    } else {
+    mlm_acts *pa = prefill_acts_bytes(c, n_prompt) <= PREFILL_ACTS_MAX ? mlm_acts_new(c, 1, n_prompt, 0, NULL) : NULL;
+    if (pa) st = mlm_prefill(m, kv, pa, prompt, n_prompt, logits, &fo, e);
+    else
         for (int i = 0; i < n_prompt && !st; i++) st = mlm_decode_step(m, kv, prompt[i], i, logits, &fo, NULL, e);
-    }
+    mlm_acts_free(pa);
     double t1 = mlm_now();
     int n = n_prompt;
     while (!st && n < total) {

@@ -49,8 +49,8 @@ typedef struct {
 } mlm_generate_stats;
 
 /* Runs prompt (n_prompt >= 1 ids in [0, vocab)) through a KV cache in one batched pass
- * (forward.h mlm_prefill; one decode step per prompt token instead when the pass's attention
- * maps would need more than 256 MiB), then samples up to
+ * (forward.h mlm_prefill; one decode step per prompt token instead when the pass's
+ * activations would need more than 512 MiB or cannot be allocated), then samples up to
  * o->steps new tokens, one decode step each. *out (malloc'd, caller frees) receives the
  * prompt followed by the new tokens, *n_out their count. stats may be NULL. A prompt that
  * does not fit max_seq_len is an error; steps beyond it are cut to fit. */

@@ -86,7 +86,7 @@ int main(void) {
     for (int i = 0; i < REPS; i++) {
         mlm_kv_cache_reset(kv);
         double t0 = mlm_now();
-        mlm_prefill(m, kv, a, tok, T, lg, NULL, &e);
+        if (mlm_prefill(m, kv, a, tok, T, lg, NULL, &e)) { fprintf(stderr, "bench_forward: %s\n", e.msg); return 1; }
         double t1 = mlm_now();
         mlm_forward(m, a, tok, 1, T, &lo, NULL, &e);
         double t2 = mlm_now();

@@ -4,7 +4,8 @@
  * error against float32), and the roofline chart (results/roofline.png through the project's
  * plots, plus .gp/.dat through gnuplot when present) with each kernel as a point.
  *
- * BENCH lines: peak_flops, bandwidth (at the decode working-set size) and bandwidth_dram,
+ * BENCH lines: peak_flops, bandwidth (at the decode working-set size, sustained over a run of
+ * decode length) against the DRAM bandwidth, bandwidth_burst (the fastest single pass),
  * decode_fp32_roofline (tokens/s against the roof), decode_bf16 (tokens/s against float32),
  * bf16_logit_error. */
 #include "bf16.h"
@@ -207,10 +208,11 @@ int main(void) {
     {
         int64_t n32, n16;
         float *b32 = read_buf((int64_t)bytes32, &n32), *b16 = read_buf((int64_t)bytes16, &n16);
-        for (int rep = 0; rep < 5 && b32 && b16; rep++) {
-            bw_ws = fmax(bw_ws, read_run(b32, n32, T, &burst_ws));
+        if (!b32 || !b16) fprintf(stderr, "bench_speed: out of memory for the read buffers\n");
+        for (int rep = 0; rep < 5; rep++) {
+            if (b32) bw_ws = fmax(bw_ws, read_run(b32, n32, T, &burst_ws));
             r32 = fmax(r32, decode_rate(m, NULL, kv, tok, T, NULL, 1));
-            bw16 = fmax(bw16, read_run(b16, n16, T, &burst16));
+            if (b16) bw16 = fmax(bw16, read_run(b16, n16, T, &burst16));
             r16 = fmax(r16, decode_rate(m, bw, kv, tok, T, NULL, 1));
         }
         free(b32);

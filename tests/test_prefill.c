@@ -1,12 +1,12 @@
 /* test_prefill.c - mlm_prefill (forward.h): one batched pass over the prompt that fills the
  * KV cache. Against n decode steps: the same cache rows and logits up to float32 rounding, and
  * decoding on from the prefilled cache gives the logits of decoding every token (1e-5
- * relative); its logits are bit for bit the full pass's last row (mlm_forward, last_only); 1
- * and 2 threads give the same bits; model variants (grouped and single KV heads, ReLU, a
- * sliding window shorter than the prompt, no RoPE, post-norm); the refusals (a cache not empty,
- * a prompt longer than the cache or empty, positions or non-causal options, activations
- * planned for another length, a token outside the vocabulary), none of which touches the
- * cache. */
+ * relative); its logits are bit for bit the last row of a full pass with every position's
+ * logits (mlm_forward); 1 and 2 threads give the same bits (logits and cache); model variants
+ * (grouped and single KV heads, ReLU, a sliding window shorter than the prompt, no RoPE,
+ * post-norm); the refusals (a cache not empty or planned for another config, a prompt longer
+ * than the cache or empty, positions, non-causal or dense options, activations planned for
+ * another length, a token outside the vocabulary), none of which touches the cache's memory. */
 #include "check.h"
 #include "forward.h"
 
@@ -71,22 +71,31 @@ static void check_variant(const char *tag, mlm_config c, const mlm_fwd_opts *o) 
     snprintf(what, sizeof what, "%s: the prompt's last logits and every later step's equal decoding's within 1e-5 (%.2g)",
              tag, ld);
     CHECK(kv->len == T && ld <= 1e-5, what);
-    /* the full pass's last row, bit for bit */
-    mlm_fwd_opts fo = o ? *o : (mlm_fwd_opts){0};
-    fo.last_only = 1;
+    /* the last row of a full pass with every position's logits, bit for bit (a row has the
+     * same bits alone or in a batch: gemm.h) */
     mlm_acts *full = mlm_acts_new(&c, 1, NP, 0, &e);
-    mlm_forward(m, full, tok, 1, NP, &fo, NULL, &e);
+    mlm_forward(m, full, tok, 1, NP, o, NULL, &e);
     snprintf(what, sizeof what, "%s: prefill logits are the full pass's last row, bit for bit", tag);
-    CHECK(!memcmp(full->logits, pre + (NP - 1) * V, sizeof(mlm_real) * (size_t)V), what);
+    CHECK(!memcmp(full->logits + (NP - 1) * V, pre + (NP - 1) * V, sizeof(mlm_real) * (size_t)V), what);
     /* threads */
     mlm_real *one = malloc(sizeof(mlm_real) * (size_t)V);
+    size_t cb = sizeof(mlm_real) * (size_t)(L * T * kvd);
+    mlm_real *k2 = malloc(cb), *v2 = malloc(cb);
+    mlm_kv_cache_reset(kv);
+    mlm_prefill(m, kv, a, tok, NP, NULL, o, &e);
+    memcpy(k2, kv->k, cb);
+    memcpy(v2, kv->v, cb);
     set_threads(1);
     mlm_kv_cache_reset(kv);
     mlm_prefill(m, kv, a, tok, NP, one, o, &e);
     set_threads(2);
-    snprintf(what, sizeof what, "%s: 1 and 2 threads prefill the same bits", tag);
-    CHECK(!memcmp(one, pre + (NP - 1) * V, sizeof(mlm_real) * (size_t)V), what);
+    snprintf(what, sizeof what, "%s: 1 and 2 threads prefill the same bits (logits, cached K and V)", tag);
+    CHECK(!memcmp(one, pre + (NP - 1) * V, sizeof(mlm_real) * (size_t)V) && !memcmp(k2, kv->k, cb) &&
+              !memcmp(v2, kv->v, cb),
+          what);
     free(one);
+    free(k2);
+    free(v2);
     mlm_acts_free(full);
     mlm_acts_free(a);
     mlm_kv_cache_free(kv);
@@ -106,18 +115,42 @@ static void check_refusals(void) {
     mlm_kv_cache *kv = mlm_kv_cache_new(&c, 8, &e);
     mlm_acts *a = mlm_acts_new(&c, 1, 4, 0, &e), *a9 = mlm_acts_new(&c, 1, 9, 0, &e);
     mlm_real *lg = malloc(sizeof(mlm_real) * (size_t)c.vocab_size);
-    CHECK(mlm_prefill(m, kv, a9, tok, 9, lg, NULL, &e) == MLM_EINVAL && strstr(e.msg, "cache of 8") && kv->len == 0,
-          "a prompt longer than the cache is refused by name");
-    CHECK(mlm_prefill(m, kv, a, tok, 0, lg, NULL, &e) == MLM_EINVAL && kv->len == 0, "an empty prompt is refused");
-    CHECK(mlm_prefill(m, kv, a, tok, 3, lg, NULL, &e) == MLM_EINVAL && strstr(e.msg, "T=3") && kv->len == 0,
+    /* the cache's memory before the refusals: each must leave it as it was */
+    size_t cb = sizeof(mlm_real) * (size_t)(c.n_layers * 8 * mlm_kv_dim(&c));
+    for (size_t i = 0; i < cb / sizeof(mlm_real); i++) kv->k[i] = kv->v[i] = (mlm_real)(0.25 * (double)(i % 7));
+    mlm_real *k0 = malloc(cb), *v0 = malloc(cb);
+    memcpy(k0, kv->k, cb);
+    memcpy(v0, kv->v, cb);
+#define UNTOUCHED (kv->len == 0 && !memcmp(k0, kv->k, cb) && !memcmp(v0, kv->v, cb))
+    CHECK(mlm_prefill(m, kv, a9, tok, 9, lg, NULL, &e) == MLM_EINVAL && strstr(e.msg, "longer than the cache of 8") &&
+              UNTOUCHED,
+          "a prompt longer than the cache is refused by name, the cache untouched");
+    CHECK(mlm_prefill(m, kv, a, tok, 0, lg, NULL, &e) == MLM_EINVAL && strstr(e.msg, "at least one token") && UNTOUCHED,
+          "an empty prompt is refused");
+    CHECK(mlm_prefill(m, kv, a, tok, 3, lg, NULL, &e) == MLM_EINVAL && strstr(e.msg, "T=3") && UNTOUCHED,
           "activations planned for another length are refused");
     int pos[4] = {0, 1, 2, 3};
-    mlm_fwd_opts po = {.pos = pos}, nc = {.no_causal = 1};
-    CHECK(mlm_prefill(m, kv, a, tok, 4, lg, &po, &e) == MLM_EINVAL && kv->len == 0, "explicit positions are refused");
-    CHECK(mlm_prefill(m, kv, a, tok, 4, lg, &nc, &e) == MLM_EINVAL && kv->len == 0, "non-causal attention is refused");
+    mlm_fwd_opts po = {.pos = pos}, nc = {.no_causal = 1}, dn = {.dense = 1};
+    CHECK(mlm_prefill(m, kv, a, tok, 4, lg, &po, &e) == MLM_EINVAL && UNTOUCHED, "explicit positions are refused");
+    CHECK(mlm_prefill(m, kv, a, tok, 4, lg, &nc, &e) == MLM_EINVAL && UNTOUCHED, "non-causal attention is refused");
+    CHECK(mlm_prefill(m, kv, a, tok, 4, lg, &dn, &e) == MLM_EINVAL && UNTOUCHED, "the dense convention is refused");
     int bad[4] = {1, 2, c.vocab_size, 3};
-    CHECK(mlm_prefill(m, kv, a, bad, 4, lg, NULL, &e) == MLM_EINVAL && strstr(e.msg, "vocabulary") && kv->len == 0,
-          "a token outside the vocabulary is refused and the cache stays empty");
+    CHECK(mlm_prefill(m, kv, a, bad, 4, lg, NULL, &e) == MLM_EINVAL && strstr(e.msg, "vocabulary") && UNTOUCHED,
+          "a token outside the vocabulary is refused and the cache stays as it was");
+    {
+        mlm_config c2 = c;
+        c2.n_layers = 2;
+        mlm_kv_cache *kv2 = mlm_kv_cache_new(&c2, 8, &e);
+        CHECK(mlm_prefill(m, kv2, a, tok, 4, lg, NULL, &e) == MLM_EINVAL && strstr(e.msg, "another config") &&
+                  kv2->len == 0,
+              "a cache planned for another config is refused");
+        CHECK(mlm_decode_step(m, kv2, 1, 0, lg, NULL, NULL, &e) == MLM_EINVAL && strstr(e.msg, "another config"),
+              "decoding into a cache planned for another config is refused too");
+        mlm_kv_cache_free(kv2);
+    }
+#undef UNTOUCHED
+    free(k0);
+    free(v0);
     CHECK(mlm_prefill(m, kv, a, tok, 4, lg, NULL, &e) == MLM_OK && kv->len == 4, "a valid prefill fills 4 positions");
     CHECK(mlm_prefill(m, kv, a, tok, 4, lg, NULL, &e) == MLM_EINVAL && strstr(e.msg, "empty") && kv->len == 4,
           "a second prefill into a cache that is not empty is refused");
