@@ -344,10 +344,10 @@ int main(void) {
         mlmp_series *all[4] = {sg, sb, s3, s4};
         for (int i = 0; i < 4; i++) mlmp_series_set_marker_size(all[i], 8);
         char note[96];
-        snprintf(note, sizeof note, "  float32 decode: %.0f%% of its roof", 100 * r32 / roof32);
+        snprintf(note, sizeof note, "  float32 decode: %.1f%% of its roof", 100 * r32 / roof32);
         mlmp_series *a1 = mlmp_add_annotation(pn, px[8], py[8], note);
         mlmp_annotation_set_align(a1, MLMP_ALIGN_START, MLMP_ALIGN_CENTER);
-        snprintf(note, sizeof note, "  bf16 decode: %.0f%% of its roof", 100 * r16 / roof16);
+        snprintf(note, sizeof note, "  bf16 decode: %.1f%% of its roof", 100 * r16 / roof16);
         mlmp_series *a2 = mlmp_add_annotation(pn, px[9], py[9], note);
         mlmp_annotation_set_align(a2, MLMP_ALIGN_START, MLMP_ALIGN_CENTER);
         snprintf(note, sizeof note, "peak %.0f GFLOP/s", P);
