@@ -175,8 +175,38 @@ TGT static void rows_scores_avx512(const attn_rows *r, const attn_kv *kv) {
 
 /* A set of one row (decoding without GQA): 16 keys at a time, each an FMA chain over hd in
  * 16 lanes, the 16 chains reduced together (avx512_reduce.h). */
+/* The same for hd = 16 NQ (NQ <= 4, a constant after inlining): the query's NQ vectors stay
+ * in registers and each key's chain runs in memory order, unmasked; every score takes the
+ * same FMAs in the same order as in the general loop below, so the bits are the same. */
+INLINE_TGT void row_scores_dot_q(const attn_rows *r, const attn_kv *kv, int NQ) {
+    const int64_t ks = kv->ks, jlo = r->clo[0], jhi = r->chi[0];
+    const __m512 scale = _mm512_set1_ps(kv->scale);
+    __m512 qv[4];
+#pragma GCC unroll 4
+    for (int b = 0; b < NQ; b++) qv[b] = _mm512_loadu_ps(r->q[0] + 16 * b);
+    for (int64_t j0 = jlo; j0 < jhi; j0 += 16) {
+        __m512 acc[16];
+#pragma GCC unroll 16
+        for (int c = 0; c < 16; c++) {
+            const float *kp = kv->k + min64(j0 + c, jhi - 1) * ks;
+            __m512 a = _mm512_fmadd_ps(qv[0], _mm512_loadu_ps(kp), _mm512_setzero_ps());
+#pragma GCC unroll 4
+            for (int b = 1; b < NQ; b++) a = _mm512_fmadd_ps(qv[b], _mm512_loadu_ps(kp + 16 * b), a);
+            acc[c] = a;
+        }
+        _mm512_mask_storeu_ps(r->p[0] + j0, range_mask(0, jhi - j0), _mm512_mul_ps(mlm_reduce16(acc), scale));
+    }
+}
+
 TGT static void row_scores_dot_avx512(const attn_rows *r, const attn_kv *kv) {
     const int64_t hd = kv->hd, ks = kv->ks, jlo = r->clo[0], jhi = r->chi[0];
+    switch (hd) {
+    case 16: row_scores_dot_q(r, kv, 1); return;
+    case 32: row_scores_dot_q(r, kv, 2); return;
+    case 48: row_scores_dot_q(r, kv, 3); return;
+    case 64: row_scores_dot_q(r, kv, 4); return;
+    default: break;
+    }
     const __m512 scale = _mm512_set1_ps(kv->scale);
     const float *q = r->q[0];
     for (int64_t j0 = jlo; j0 < jhi; j0 += 16) {
