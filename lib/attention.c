@@ -347,12 +347,12 @@ uint64_t mlm_attention_forward(mlm_real *out, mlm_real *probs, mlm_real *scores,
 
 /* The query heads of one KV head form a set (in sets of 16 when the group is larger). */
 void mlm_attention_decode_heads(mlm_real *out, mlm_real *probs, const mlm_real *q, const mlm_real *kc,
-                                const mlm_real *vc, int64_t n, int64_t H, int64_t Hkv, int64_t hd, int window,
-                                int64_t hk0, int64_t hk1) {
+                                const mlm_real *vc, int64_t n, int64_t cap, int64_t H, int64_t Hkv, int64_t hd,
+                                int window, int64_t hk0, int64_t hk1) {
     const mlm_real scale = (mlm_real)(1.0 / sqrt((double)hd));
     const int64_t group = H / Hkv, lo = (window > 0 && n > window) ? n - window : 0;
     for (int64_t hk = hk0; hk < hk1; hk++) {
-        attn_kv kv = {kc + hk * hd, vc + hk * hd, Hkv * hd, hd, scale};
+        attn_kv kv = {kc + hk * cap * hd, vc + hk * cap * hd, hd, hd, scale};
         for (int64_t h0 = hk * group; h0 < (hk + 1) * group; h0 += ROWS) {
             attn_rows r;
             r.n = (int)min64(ROWS, (hk + 1) * group - h0);
@@ -372,9 +372,9 @@ void mlm_attention_decode_heads(mlm_real *out, mlm_real *probs, const mlm_real *
 }
 
 uint64_t mlm_attention_decode(mlm_real *out, mlm_real *probs, const mlm_real *q, const mlm_real *kc,
-                              const mlm_real *vc, int64_t n, int64_t H, int64_t Hkv, int64_t hd, int window,
-                              uint64_t fl[3]) {
-    mlm_attention_decode_heads(out, probs, q, kc, vc, n, H, Hkv, hd, window, 0, Hkv);
+                              const mlm_real *vc, int64_t n, int64_t cap, int64_t H, int64_t Hkv, int64_t hd,
+                              int window, uint64_t fl[3]) {
+    mlm_attention_decode_heads(out, probs, q, kc, vc, n, cap, H, Hkv, hd, window, 0, Hkv);
     const int64_t lo = (window > 0 && n > window) ? n - window : 0;
     uint64_t m = (uint64_t)(n - lo) * (uint64_t)H;
     if (fl) { fl[0] = m * (2 * (uint64_t)hd + 1); fl[1] = 4 * m; fl[2] = m * 2 * (uint64_t)hd; }

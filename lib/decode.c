@@ -141,10 +141,12 @@ void mlm_decode_layers(const mlm_model *m, const mlm_bf16_weights *bw, mlm_kv_ca
                     mlm_rope_apply(q_rot + h0 * dk, q + h0 * dk, a->rope_cs, 1, 1, nh, dk, o->rope_layout);
                     mlm_rope_apply(k_rot + hk0 * dk, k + hk0 * dk, a->rope_cs, 1, 1, hk1 - hk0, dk, o->rope_layout);
                 }
-                size_t bytes = (size_t)((hk1 - hk0) * dk) * sizeof(mlm_real);
-                memcpy(c->k + cbase + pos * kvd + hk0 * dk, k_rot + hk0 * dk, bytes);
-                memcpy(c->v + cbase + pos * kvd + hk0 * dk, v + hk0 * dk, bytes);
-                mlm_attention_decode_heads(a->heads, c->row, q_rot, c->k + cbase, c->v + cbase, n, H, Hk, dk,
+                for (int64_t hk = hk0; hk < hk1; hk++) { /* row pos of each of its KV heads */
+                    int64_t at = cbase + (hk * c->max_T + pos) * dk;
+                    memcpy(c->k + at, k_rot + hk * dk, (size_t)dk * sizeof(mlm_real));
+                    memcpy(c->v + at, v + hk * dk, (size_t)dk * sizeof(mlm_real));
+                }
+                mlm_attention_decode_heads(a->heads, c->row, q_rot, c->k + cbase, c->v + cbase, n, c->max_T, H, Hk, dk,
                                            cf->sliding_window, hk0, hk1);
             }
             barrier();

@@ -172,10 +172,14 @@ static void block_forward(const mlm_model *m, mlm_acts *a, int l, int B, int T, 
         f = mlm_rope_apply(k_rot, a->k, a->rope_cs, B, T, Hk, dk, o->rope_layout);
         rec(p, "blocks.%d.attn.k_rot", l, k_rot, f, 4, B, T, Hk, dk);
     }
-    if (fill) { /* prefill (B = 1): the T positions' K and V rows are the cache's first rows */
+    if (fill) { /* prefill (B = 1): the T positions' K and V rows are each KV head's first rows */
         const int64_t base = (int64_t)l * fill->max_T * kvd;
-        memcpy(fill->k + base, k_rot, (size_t)(N * kvd) * sizeof(mlm_real));
-        memcpy(fill->v + base, v, (size_t)(N * kvd) * sizeof(mlm_real));
+        for (int64_t hk = 0; hk < Hk; hk++)
+            for (int64_t t = 0; t < N; t++) {
+                int64_t at = base + (hk * fill->max_T + t) * dk;
+                memcpy(fill->k + at, k_rot + t * kvd + hk * dk, (size_t)dk * sizeof(mlm_real));
+                memcpy(fill->v + at, v + t * kvd + hk * dk, (size_t)dk * sizeof(mlm_real));
+            }
     }
     if (p) {
         mlm_repeat_kv(a->kexp, k_rot, N, H, Hk, dk);
@@ -186,14 +190,17 @@ static void block_forward(const mlm_model *m, mlm_acts *a, int l, int B, int T, 
     uint64_t fl[3];
     if (cache) {
         int64_t n = cache->len + 1, base = (int64_t)l * cache->max_T * kvd;
-        memcpy(cache->k + base + (int64_t)cache->len * kvd, k_rot, (size_t)kvd * sizeof(mlm_real));
-        memcpy(cache->v + base + (int64_t)cache->len * kvd, v, (size_t)kvd * sizeof(mlm_real));
+        for (int64_t hk = 0; hk < Hk; hk++) { /* row len of each KV head */
+            int64_t at = base + (hk * cache->max_T + cache->len) * dk;
+            memcpy(cache->k + at, k_rot + hk * dk, (size_t)dk * sizeof(mlm_real));
+            memcpy(cache->v + at, v + hk * dk, (size_t)dk * sizeof(mlm_real));
+        }
         if (p) {
             memcpy(a->kexp, k_rot, (size_t)kvd * sizeof(mlm_real));
             memcpy(a->kexp + kvd, v, (size_t)kvd * sizeof(mlm_real));
             rec(p, "blocks.%d.attn.kv_cache", l, a->kexp, 0, 3, 1, 1, 2 * kvd, 0);
         }
-        mlm_attention_decode(heads, cache->row, q_rot, cache->k + base, cache->v + base, n, H, Hk, dk,
+        mlm_attention_decode(heads, cache->row, q_rot, cache->k + base, cache->v + base, n, cache->max_T, H, Hk, dk,
                              c->sliding_window, fl);
         rec(p, "blocks.%d.attn.probs", l, cache->row, fl[0] + fl[1], 4, 1, H, 1, n);
         rec(p, "blocks.%d.attn.heads", l, heads, fl[2], 4, 1, 1, H, dk);

@@ -99,7 +99,7 @@ void mlm_block_output_name(const mlm_config *cfg, int l, char *buf, size_t cap);
 typedef struct {
     mlm_config cfg;
     int max_T, len;
-    mlm_real *k, *v;     /* (L, max_T, kvd) keys after RoPE, values */
+    mlm_real *k, *v;     /* (L, hk, max_T, dk) keys after RoPE, values: a KV head's rows in a row */
     mlm_acts *step;      /* scratch activations of one token */
     mlm_real *row;       /* (max_T) attention row */
 } mlm_kv_cache;

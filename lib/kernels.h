@@ -70,18 +70,19 @@ uint64_t mlm_attention_forward_ref(mlm_real *out, mlm_real *probs, const mlm_rea
                                    const mlm_real *v, int64_t B, int64_t T, int64_t H, int64_t Hkv, int64_t hd,
                                    const mlm_attn_opts *o);
 
-/* One query token against n cached positions (decoding): q (H, hd), kc and vc (n, Hkv, hd).
- * Writes out (H, hd) and probs (H, n); attends to the last `window` positions when window > 0.
- * fl as for mlm_attention_forward. */
+/* One query token against n cached positions (decoding): q (H, hd); kc and vc (Hkv, cap, hd),
+ * each KV head's rows one after the other (the KV cache's layout: a head's keys are one
+ * stream), positions [0, n) filled, n <= cap. Writes out (H, hd) and probs (H, n); attends to
+ * the last `window` positions when window > 0. fl as for mlm_attention_forward. */
 uint64_t mlm_attention_decode(mlm_real *out, mlm_real *probs, const mlm_real *q, const mlm_real *kc,
-                              const mlm_real *vc, int64_t n, int64_t H, int64_t Hkv, int64_t hd, int window,
-                              uint64_t fl[3]);
+                              const mlm_real *vc, int64_t n, int64_t cap, int64_t H, int64_t Hkv, int64_t hd,
+                              int window, uint64_t fl[3]);
 /* The same for the KV heads [hk0, hk1) only (their query heads' out and probs rows), on the
  * calling thread: each head gets the bits mlm_attention_decode gives it. For callers that split
  * the heads between the threads of their own region (decode.c). */
 void mlm_attention_decode_heads(mlm_real *out, mlm_real *probs, const mlm_real *q, const mlm_real *kc,
-                                const mlm_real *vc, int64_t n, int64_t H, int64_t Hkv, int64_t hd, int window,
-                                int64_t hk0, int64_t hk1);
+                                const mlm_real *vc, int64_t n, int64_t cap, int64_t H, int64_t Hkv, int64_t hd,
+                                int window, int64_t hk0, int64_t hk1);
 
 /* act (N) = silu(gate) = gate * sigmoid(gate), with the vectorised exp (vexp.h). */
 uint64_t mlm_silu_forward(mlm_real *act, const mlm_real *gate, int64_t n);

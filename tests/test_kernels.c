@@ -222,7 +222,17 @@ static void test_attention(void) {
         if (o.causal && !o.dense && B == 1) {
             /* decoding the last position against the cache equals the last row */
             mlm_real *od = malloc(sizeof(mlm_real) * H * hd), *pd = malloc(sizeof(mlm_real) * H * T);
-            mlm_attention_decode(od, pd, q + (T - 1) * H * hd, k, v, T, H, Hk, hd, o.window, NULL);
+            /* the cache's layout: (Hk, cap, hd), a head's rows in a row; cap T + 2 (room unused) */
+            const int64_t cap = T + 2;
+            mlm_real *kc = calloc((size_t)(Hk * cap * hd), sizeof(mlm_real)), *vc = calloc((size_t)(Hk * cap * hd), sizeof(mlm_real));
+            for (int64_t hk = 0; hk < Hk; hk++)
+                for (int64_t j = 0; j < T; j++) {
+                    memcpy(kc + (hk * cap + j) * hd, k + (j * Hk + hk) * hd, sizeof(mlm_real) * (size_t)hd);
+                    memcpy(vc + (hk * cap + j) * hd, v + (j * Hk + hk) * hd, sizeof(mlm_real) * (size_t)hd);
+                }
+            mlm_attention_decode(od, pd, q + (T - 1) * H * hd, kc, vc, T, cap, H, Hk, hd, o.window, NULL);
+            free(kc);
+            free(vc);
             double dp = 0;
             for (int64_t h = 0; h < H; h++) dp = fmax(dp, max_diff(pd + h * T, p1 + (h * T + T - 1) * T, T));
             CHECK_NEAR(fmax(max_diff(od, o1 + (T - 1) * H * hd, H * hd), dp), 0, TOL,

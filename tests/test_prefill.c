@@ -58,11 +58,13 @@ static void check_variant(const char *tag, mlm_config c, const mlm_fwd_opts *o) 
     snprintf(what, sizeof what, "%s: prefill of %d tokens runs and the cache holds them", tag, NP);
     CHECK(st == MLM_OK && kv->len == NP, what);
     double kd = 0, vd = 0;
-    for (int64_t l = 0; l < L; l++) {
-        int64_t base = l * T * kvd;
-        kd = fmax(kd, rel_diff(kv->k + base, ref->k + base, NP * kvd));
-        vd = fmax(vd, rel_diff(kv->v + base, ref->v + base, NP * kvd));
-    }
+    const int64_t Hk = c.n_kv_heads, dk = c.head_dim;
+    for (int64_t l = 0; l < L; l++)
+        for (int64_t hk = 0; hk < Hk; hk++) { /* the cache: (L, Hk, T, dk); positions [0, NP) filled */
+            int64_t base = (l * Hk + hk) * T * dk;
+            kd = fmax(kd, rel_diff(kv->k + base, ref->k + base, NP * dk));
+            vd = fmax(vd, rel_diff(kv->v + base, ref->v + base, NP * dk));
+        }
     snprintf(what, sizeof what, "%s: cached K and V equal the decode steps' within 1e-5 relative (%.2g, %.2g)", tag, kd,
              vd);
     CHECK(kd <= 1e-5 && vd <= 1e-5, what);

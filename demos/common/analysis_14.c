@@ -77,7 +77,8 @@ int mlm_analysis_14(int argc, char **argv, mlm_analysis_out *out) {
     mlm_real *kref = malloc(sizeof(mlm_real) * (size_t)(L * P * kvd)), *vref = malloc(sizeof(mlm_real) * (size_t)(L * P * kvd));
     memcpy(kref, full->k_rot, sizeof(mlm_real) * (size_t)(L * P * kvd));
     memcpy(vref, full->v, sizeof(mlm_real) * (size_t)(L * P * kvd));
-    /* fill the cache: the prompt tokens step by step (as lib/generate.c does), then decode */
+    /* fill the cache: the prompt tokens one decode step each, so that every step is traced
+     * (lib/generate.c runs a prompt as one batched pass, mlm_prefill), then decode */
     double step_flops[MAXT], nocache_flops[MAXT], analytic_decode[MAXT], cache_bytes[MAXT], logit_diff[MAXT];
     int flops_match = 1;
     double cache_max_diff = 0, max_logit_diff = 0;
@@ -115,11 +116,14 @@ int mlm_analysis_14(int argc, char **argv, mlm_analysis_out *out) {
             tok[t + 1] = best;
         }
     }
+    /* the cache is (L, Hk, T, dk), the batched pass's rows (L, P, Hk * dk) */
+    const int64_t Hk = cfg.n_kv_heads, dk = cfg.head_dim;
     for (int64_t l = 0; l < L; l++)
         for (int t = 0; t < P; t++)
             for (int64_t c = 0; c < kvd; c++) {
-                cache_max_diff = fmax(cache_max_diff, fabs((double)kv->k[(l * T + t) * kvd + c] - kref[(l * P + t) * kvd + c]));
-                cache_max_diff = fmax(cache_max_diff, fabs((double)kv->v[(l * T + t) * kvd + c] - vref[(l * P + t) * kvd + c]));
+                int64_t at = ((l * Hk + c / dk) * T + t) * dk + c % dk, ref = (l * P + t) * kvd + c;
+                cache_max_diff = fmax(cache_max_diff, fabs((double)kv->k[at] - kref[ref]));
+                cache_max_diff = fmax(cache_max_diff, fabs((double)kv->v[at] - vref[ref]));
             }
     free(kref);
     free(vref);
