@@ -202,14 +202,14 @@ int main(void) {
     decode_rate(m, NULL, kv, tok, T, lg32, 1);
     decode_rate(m, bw, kv, tok, T, lg16, 1);
     /* The roof's bandwidth is measured as decoding is: a run reads a buffer of the bytes of one
-     * token T times, and runs of reading and of decoding alternate (5 of each, best of each), so
+     * token T times, and runs of reading and of decoding alternate (8 of each, best of each), so
      * both see the same machine; the fastest single pass is reported beside it. */
     double bw_ws = 0, bw16 = 0, burst_ws = 0, burst16 = 0, r32 = 0, r16 = 0;
     {
         int64_t n32, n16;
         float *b32 = read_buf((int64_t)bytes32, &n32), *b16 = read_buf((int64_t)bytes16, &n16);
         if (!b32 || !b16) fprintf(stderr, "bench_speed: out of memory for the read buffers\n");
-        for (int rep = 0; rep < 5; rep++) {
+        for (int rep = 0; rep < 8; rep++) {
             if (b32) bw_ws = fmax(bw_ws, read_run(b32, n32, T, &burst_ws));
             r32 = fmax(r32, decode_rate(m, NULL, kv, tok, T, NULL, 1));
             if (b16) bw16 = fmax(bw16, read_run(b16, n16, T, &burst16));
@@ -235,12 +235,12 @@ int main(void) {
         agree += a32 == a16;
     }
     double rms = sqrt(sumsq / ((double)T * (double)V));
-    printf("  read bandwidth, %5.1f MB      %8.1f GB/s   (the float32 decode working set: best of 5 runs of %d"
+    printf("  read bandwidth, %5.1f MB      %8.1f GB/s   (the float32 decode working set: best of 8 runs of %d"
            " passes, between the decode runs; fastest single pass %.1f GB/s)\n",
            bytes32 * 1e-6, bw_ws * 1e-9, T, burst_ws * 1e-9);
     printf("  read bandwidth, %5.1f MB      %8.1f GB/s   (the bf16 working set, the same way; fastest %.1f GB/s)\n",
            bytes16 * 1e-6, bw16 * 1e-9, burst16 * 1e-9);
-    printf("stories15m decode, %d tokens through the KV cache (best of 5 runs)\n", T);
+    printf("stories15m decode, %d tokens through the KV cache (best of 8 runs)\n", T);
     printf("  bytes per token: float32 %.1f MB, bf16 %.1f MB (matrices + mean KV cache read)\n", bytes32 * 1e-6,
            bytes16 * 1e-6);
     printf("  float32  %8.1f tokens/s   roof %8.1f tokens/s (%.1f GB/s / %.1f MB)   %5.1f%% of roof, %.1f GB/s achieved\n",
