@@ -327,6 +327,10 @@ INLINE_TGT void acc_tile(float *y, int64_t ldy, const float *a, int64_t lda, int
             _mm512_mask_storeu_ps(y + r * ldy + 16 * s, s == S - 1 ? last : (__mmask16)0xFFFF, acc[r][s]);
 }
 
+/* Row tasks per thread: few, so that each B panel (ACC_KB x 48) loaded into L2 serves many
+ * row tiles (dW of a d-row weight has only 288 rows to share); 4 measured 240-247 GFLOP/s on
+ * dW N1024 ff>d, 2 measured 268-295, with the same times on the other shapes. */
+#define ACC_TASKS_PER_THREAD 2
 #define ACC_KB 512 /* reduction block: the B panel (ACC_KB x 48 floats, 96 KiB) stays in L2 */
 
 TGT static void acc_rows_avx512(float *y, const float *a, int64_t lda, int64_t sa, const float *b, int64_t r0,
@@ -383,8 +387,8 @@ TGT static void acc_rows_avx512(float *y, const float *a, int64_t lda, int64_t s
 TGT static void acc_avx512(float *y, const float *a, int64_t lda, int64_t sa, const float *b, int64_t M, int64_t K,
                            int64_t n) {
     int nth = (double)M * (double)K * (double)n > GEMM_PAR_MIN ? max_threads() : 1;
-    /* Rows of y in tasks of a multiple of 8 rows, about 4 per thread. */
-    int64_t per = (M + 4 * nth - 1) / (4 * nth);
+    /* Rows of y in tasks of a multiple of 8 rows, about ACC_TASKS_PER_THREAD per thread. */
+    int64_t per = (M + ACC_TASKS_PER_THREAD * nth - 1) / (ACC_TASKS_PER_THREAD * nth);
     per = (per + 7) / 8 * 8;
     if (per < 8) per = 8;
     int64_t tasks = (M + per - 1) / per;
