@@ -11,7 +11,7 @@
  *                 barrier), then the rows of wq, wk, wv that belong to its own KV heads
  *                 (or, when the heads do not split evenly, its share of the three
  *                 matrices' rows as one list, and a barrier)
- *   its KV heads: RoPE of their q and k heads, their slice of the cache append, attention
+ *   its KV heads: RoPE of their q and k heads, their rows of the cache append, attention
  *                 over the cached positions                                          barrier
  *   its rows of wo, and of the residual add mid = x + attn_out                       barrier
  *   every thread: RMSNorm of mid; its rows of w_gate and w_up (the same row range), and
@@ -134,7 +134,7 @@ void mlm_decode_layers(const mlm_model *m, const mlm_bf16_weights *bw, mlm_kv_ca
                 for (int g = 0; g < 3; g++) mat_rows(ys[g], xn, w32[g], w16[g], xb, fast, qkv[g][0], qkv[g][1], d);
             }
             if (!own) barrier();
-            /* this thread's KV heads: RoPE, their slice of the cache row, attention */
+            /* this thread's KV heads: RoPE, their new rows in the cache, attention */
             if (hk0 < hk1) {
                 const int64_t h0 = hk0 * group, nh = (hk1 - hk0) * group, cbase = l * c->max_T * kvd;
                 if (!o->no_rope) {
