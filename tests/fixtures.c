@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 void fx_path(char *buf, size_t cap, const char *name) {
     const char *t = getenv("MLM_TMP");
@@ -245,4 +248,12 @@ int fx_write_hf_bytelevel_tokenizer(const char *path) {
     }
     fprintf(f, "]}}\n");
     return fclose(f) ? -1 : 0;
+}
+
+void fx_set_threads(int n) {
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#else
+    (void)n;
+#endif
 }

@@ -21,6 +21,8 @@ mlm_model *fx_tiny_model(int tied, int kv_heads, int vocab, uint64_t seed);
 int fx_logits(const mlm_model *m, const int *tokens, int T, mlm_rope_layout layout, mlm_real *out);
 /* max |a - b| over n elements. */
 double fx_max_diff(const mlm_real *a, const mlm_real *b, int64_t n);
+/* The OpenMP thread count of the next parallel regions (no-op without OpenMP). */
+void fx_set_threads(int n);
 
 /* ---- tokenizers ---- */
 

@@ -5,25 +5,15 @@
  * traced path either way); and decoding against the full pass within 1e-5 relative. */
 #include "bf16.h"
 #include "check.h"
+#include "fixtures.h"
 #include "forward.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 enum { T = 12 };
-
-static void set_threads(int n) {
-#ifdef _OPENMP
-    omp_set_num_threads(n);
-#else
-    (void)n;
-#endif
-}
 
 /* Logits (T, V) of decoding tokens 0..T-1; traced: with a probe attached. */
 static void decode_all(const mlm_model *m, const mlm_bf16_weights *bw, const int *tok, const mlm_fwd_opts *o,
@@ -55,10 +45,10 @@ static void check_variant(const char *tag, mlm_config c, const mlm_fwd_opts *o, 
     for (int b = 0; b <= with_bf16; b++) {
         mlm_bf16_weights *bw = b ? mlm_bf16_new(m, &e) : NULL;
         const char *kind = b ? "bf16" : "float";
-        set_threads(2);
+        fx_set_threads(2);
         decode_all(m, bw, tok, o, 1, ref);
         for (int th = 1; th <= 3; th++) {
-            set_threads(th);
+            fx_set_threads(th);
             decode_all(m, bw, tok, o, 0, got);
             snprintf(what, sizeof what, "%s, %s weights, %d thread%s: untraced decoding has the traced bits", tag, kind,
                      th, th > 1 ? "s" : "");
@@ -71,7 +61,7 @@ static void check_variant(const char *tag, mlm_config c, const mlm_fwd_opts *o, 
         if (!b) memcpy(ref32, ref, bytes);
         mlm_bf16_free(bw);
     }
-    set_threads(2);
+    fx_set_threads(2);
     /* against the full pass: a single row takes the decoding kernel (gemm.h), so rounding only */
     mlm_acts *a = mlm_acts_new(&c, 1, T, 0, &e);
     mlm_fwd_opts fo = o ? *o : (mlm_fwd_opts){0};

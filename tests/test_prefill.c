@@ -8,25 +8,15 @@
  * than the cache or empty, positions, non-causal or dense options, activations planned for
  * another length, a token outside the vocabulary), none of which touches the cache's memory. */
 #include "check.h"
+#include "fixtures.h"
 #include "forward.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 enum { T = 12, NP = 7 }; /* positions decoded in all; prompt length */
-
-static void set_threads(int n) {
-#ifdef _OPENMP
-    omp_set_num_threads(n);
-#else
-    (void)n;
-#endif
-}
 
 /* max |a - b| / max |b| over n values */
 static double rel_diff(const mlm_real *a, const mlm_real *b, int64_t n) {
@@ -87,10 +77,10 @@ static void check_variant(const char *tag, mlm_config c, const mlm_fwd_opts *o) 
     mlm_prefill(m, kv, a, tok, NP, NULL, o, &e);
     memcpy(k2, kv->k, cb);
     memcpy(v2, kv->v, cb);
-    set_threads(1);
+    fx_set_threads(1);
     mlm_kv_cache_reset(kv);
     mlm_prefill(m, kv, a, tok, NP, one, o, &e);
-    set_threads(2);
+    fx_set_threads(2);
     snprintf(what, sizeof what, "%s: 1 and 2 threads prefill the same bits (logits, cached K and V)", tag);
     CHECK(!memcmp(one, pre + (NP - 1) * V, sizeof(mlm_real) * (size_t)V) && !memcmp(k2, kv->k, cb) &&
               !memcmp(v2, kv->v, cb),
@@ -164,7 +154,7 @@ static void check_refusals(void) {
 }
 
 int main(void) {
-    set_threads(2);
+    fx_set_threads(2);
     mlm_config base = *mlm_preset_find("microlm");
     base.n_layers = 2;
     check_variant("GQA SwiGLU", base, NULL);
