@@ -78,7 +78,7 @@ double fx_max_diff(const mlm_real *a, const mlm_real *b, int64_t n) {
     double w = 0;
     for (int64_t i = 0; i < n; i++) {
         double d = fabs((double)a[i] - (double)b[i]);
-        if (d > w || d != d) w = d;
+        if (d > w || isnan(d)) w = isnan(d) ? INFINITY : d;
     }
     return w;
 }

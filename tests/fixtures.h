@@ -19,7 +19,8 @@ mlm_model *fx_tiny_model(int tied, int kv_heads, int vocab, uint64_t seed);
 
 /* Runs the full model on tokens (T) with a RoPE layout; copies the (T, V) logits into out. */
 int fx_logits(const mlm_model *m, const int *tokens, int T, mlm_rope_layout layout, mlm_real *out);
-/* max |a - b| over n elements. */
+/* max |a - b| over n elements; INFINITY when a difference is NaN (so no tolerance passes it,
+ * and fmax over several keeps it). */
 double fx_max_diff(const mlm_real *a, const mlm_real *b, int64_t n);
 /* The OpenMP thread count of the next parallel regions (no-op without OpenMP). */
 void fx_set_threads(int n);

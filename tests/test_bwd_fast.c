@@ -6,6 +6,7 @@
  * backward against the three kernels it replaces (mlm_silu_forward, mlm_mul_backward,
  * mlm_silu_backward: the same bits on the portable path). */
 #include "check.h"
+#include "fixtures.h"
 #include "bwd_avx512.h"
 #include "cpu.h"
 #include "kernels_bwd.h"
@@ -26,15 +27,6 @@ static mlm_real *randn(int64_t n, double s) {
     mlm_real *x = malloc((size_t)n * sizeof(mlm_real));
     for (int64_t i = 0; i < n; i++) x[i] = (mlm_real)(s * mlm_rng_normal(&rng));
     return x;
-}
-
-static double max_abs_diff(const mlm_real *a, const mlm_real *b, int64_t n) {
-    double m = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - (double)b[i]);
-        if (d > m || isnan(d)) m = isnan(d) ? INFINITY : d;
-    }
-    return m;
 }
 
 
@@ -58,7 +50,7 @@ static void test_crossentropy(const char *path) {
     snprintf(what, sizeof what, "%s: cross-entropy loss == portable (%.3g apart) and the same without dlogits", path,
              fabs(l1 - l2));
     CHECK(fabs(l1 - l2) <= 1e-6 * fabs(l2) && l1 == l3, what);
-    double d = max_abs_diff(d1, d2, N * V);
+    double d = fx_max_diff(d1, d2, N * V);
     int zero = 1;
     for (int64_t j = 0; j < V; j++) zero &= d1[5 * V + j] == 0;
     snprintf(what, sizeof what, "%s: dlogits == portable (max diff %.2e), ignored row zero", path, d);
@@ -81,7 +73,7 @@ static void test_swiglu(const char *path) {
     mlm_mul_backward(NULL, du, dh, act, NULL, n);
     mlm_silu_backward(dg, da, gate, n);
     uint64_t f = mlm_swiglu_backward(fg, fu, fa, dh, gate, up, n);
-    double d = max_abs_diff(fa, da, n), e1 = max_abs_diff(fu, du, n), e2 = max_abs_diff(fg, dg, n);
+    double d = fx_max_diff(fa, da, n), e1 = fx_max_diff(fu, du, n), e2 = fx_max_diff(fg, dg, n);
     if (e1 > d) d = e1;
     if (e2 > d) d = e2;
     char what[160];
