@@ -5,6 +5,7 @@
  * the FMA chain in increasing c), decoding's one-row kernel agrees to rounding, 1 and 2
  * threads give the same bits, and the forward and backward matmul kernels route through them. */
 #include "check.h"
+#include "fixtures.h"
 #include "cpu.h"
 #include "gemm.h"
 #include "kernels.h"
@@ -24,15 +25,6 @@ static mlm_real *randn(int64_t n) {
     mlm_real *x = malloc((size_t)(n > 0 ? n : 1) * sizeof(mlm_real));
     for (int64_t i = 0; i < n; i++) x[i] = (mlm_real)mlm_rng_normal(&rng);
     return x;
-}
-
-static double max_diff(const mlm_real *a, const mlm_real *b, int64_t n) {
-    double m = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - (double)b[i]);
-        if (d > m || isnan(d)) m = isnan(d) ? INFINITY : d;
-    }
-    return m;
 }
 
 #ifdef MLM_DOUBLE
@@ -62,7 +54,7 @@ static void test_nt(const char *path) {
         mlm_real *y = calloc((size_t)(N * OC), sizeof(mlm_real)), *r = calloc((size_t)(N * OC), sizeof(mlm_real));
         mlm_gemm_nt(y, x, w, N, C, OC);
         mlm_matmul_forward_ref(r, x, w, N, C, OC);
-        double d = max_diff(y, r, N * OC) / sqrt((double)(C > 0 ? C : 1));
+        double d = fx_max_diff(y, r, N * OC) / sqrt((double)(C > 0 ? C : 1));
         if (d > worst) worst = d;
         /* Every row has the same bits alone or inside any batch (each row again alone, and
          * paired with its neighbour: another tile position, another row block); decoding's
@@ -78,7 +70,7 @@ static void test_nt(const char *path) {
             if (memcmp(one, y + i * OC, (size_t)OC * sizeof(mlm_real)) != 0) alone_same = 0;
             mlm_gemm_nt_decode(one, x + i * C, w, C, OC);
             if (portable && memcmp(one, y + i * OC, (size_t)OC * sizeof(mlm_real)) != 0) dec_same = 0;
-            double d1 = max_diff(one, y + i * OC, OC) / sqrt((double)(C > 0 ? C : 1));
+            double d1 = fx_max_diff(one, y + i * OC, OC) / sqrt((double)(C > 0 ? C : 1));
             if (d1 > alone_worst) alone_worst = d1;
         }
         /* The AVX-512 batch kernel is one FMA per term in increasing c from 0: exactly this loop. */
@@ -126,7 +118,7 @@ static void test_acc(const char *path) {
         mlm_gemm_acc(dinp, dout, OC, 1, w, N, OC, C); /* dinp += dout @ w */
         mlm_gemm_acc(dw, dout, 1, OC, in, OC, N, C);  /* dw += dout^T @ in */
         mlm_matmul_backward_ref(dinp_r, dw_r, dout, in, w, N, C, OC, NULL);
-        double d1 = max_diff(dinp, dinp_r, N * C) / sqrt((double)OC), d2 = max_diff(dw, dw_r, OC * C) / sqrt((double)N);
+        double d1 = fx_max_diff(dinp, dinp_r, N * C) / sqrt((double)OC), d2 = fx_max_diff(dw, dw_r, OC * C) / sqrt((double)N);
         if (d1 > worst) worst = d1;
         if (d2 > worst) worst = d2;
         free(in); free(w); free(dout); free(dinp); free(dw); free(dinp_r); free(dw_r);
@@ -202,7 +194,7 @@ static void test_routing(void) {
     mlm_matmul_backward_ref(rd, rg, dout, x, w, N, C, OC, NULL);
     mlm_gemm_acc(d2, dout, OC, 1, w, N, OC, C);
     mlm_gemm_acc(g2, dout, 1, OC, x, OC, N, C);
-    CHECK(max_diff(d1, rd, N * C) < TOL * 50 && max_diff(g1, rg, OC * C) < TOL * 50,
+    CHECK(fx_max_diff(d1, rd, N * C) < TOL * 50 && fx_max_diff(g1, rg, OC * C) < TOL * 50,
           "mlm_matmul_backward matches its reference");
     if (mlm_gemm_fast())
         CHECK(memcmp(d1, d2, sizeof(mlm_real) * (size_t)(N * C)) == 0 &&

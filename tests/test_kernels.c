@@ -1,6 +1,7 @@
 /* test_kernels.c - every fast forward kernel against its slow, obvious twin, and the FLOPs
  * each kernel counts against its formula. */
 #include "check.h"
+#include "fixtures.h"
 #include "cpu.h"
 #include "kernels.h"
 #include "rng.h"
@@ -15,15 +16,6 @@ static mlm_real *randn(int64_t n, double scale) {
     mlm_real *x = malloc((size_t)n * sizeof(mlm_real));
     for (int64_t i = 0; i < n; i++) x[i] = (mlm_real)(scale * mlm_rng_normal(&rng));
     return x;
-}
-
-static double max_diff(const mlm_real *a, const mlm_real *b, int64_t n) {
-    double m = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - (double)b[i]);
-        if (d > m || isnan(d)) m = isnan(d) ? INFINITY : d;
-    }
-    return m;
 }
 
 #ifdef MLM_DOUBLE
@@ -42,7 +34,7 @@ static void test_matmul(void) {
         char what[96];
         snprintf(what, sizeof what, "matmul (%lld x %lld) @ (%lld x %lld)^T matches reference", (long long)N,
                  (long long)C, (long long)OC, (long long)C);
-        CHECK_NEAR(max_diff(o1, o2, N * OC), 0, TOL * sqrt((double)C) * 4, what);
+        CHECK_NEAR(fx_max_diff(o1, o2, N * OC), 0, TOL * sqrt((double)C) * 4, what);
         snprintf(what, sizeof what, "matmul N=%lld counts 2*N*C*OC FLOPs", (long long)N);
         CHECK(f1 == (uint64_t)(2 * N * C * OC) && f2 == f1, what);
         /* a row gives the same bits alone or inside a batch (lib/gemm.h); decoding's one-row
@@ -54,7 +46,7 @@ static void test_matmul(void) {
         uint64_t fd = mlm_matmul_forward_decode(one, in + (N - 1) * C, w, C, OC);
         snprintf(what, sizeof what, "decoding's one-row matmul agrees with the batched row and counts 2 C OC (N=%lld)",
                  (long long)N);
-        CHECK(max_diff(one, o1 + (N - 1) * OC, OC) <= TOL * sqrt((double)C) * 4 && fd == (uint64_t)(2 * C * OC), what);
+        CHECK(fx_max_diff(one, o1 + (N - 1) * OC, OC) <= TOL * sqrt((double)C) * 4 && fd == (uint64_t)(2 * C * OC), what);
         free(one); free(in); free(w); free(o1); free(o2);
     }
 }
@@ -65,8 +57,8 @@ static void test_rmsnorm(void) {
     mlm_real r1[9], r2[9];
     uint64_t f = mlm_rmsnorm_forward(o1, r1, x, g, N, C, 1e-5);
     mlm_rmsnorm_forward_ref(o2, r2, x, g, N, C, 1e-5);
-    CHECK_NEAR(max_diff(o1, o2, N * C), 0, TOL * 10, "rmsnorm matches reference");
-    CHECK_NEAR(max_diff(r1, r2, N), 0, TOL * 10, "rmsnorm 1/rms matches reference");
+    CHECK_NEAR(fx_max_diff(o1, o2, N * C), 0, TOL * 10, "rmsnorm matches reference");
+    CHECK_NEAR(fx_max_diff(r1, r2, N), 0, TOL * 10, "rmsnorm 1/rms matches reference");
     CHECK(f == (uint64_t)(N * (4 * C + 4)), "rmsnorm counts 4 per element + 4 per row");
     /* unit gains: every output row has RMS 1 (up to eps) */
     for (int64_t c = 0; c < C; c++) g[c] = 1;
@@ -88,7 +80,7 @@ static void test_rope(void) {
         mlm_real *x = randn(n, 1), *o1 = malloc(sizeof(mlm_real) * n), *o2 = malloc(sizeof(mlm_real) * n);
         uint64_t f = mlm_rope_forward(o1, x, pos, B, T, H, hd, 10000.0, (mlm_rope_layout)layout);
         mlm_rope_forward_ref(o2, x, pos, B, T, H, hd, 10000.0, (mlm_rope_layout)layout);
-        CHECK_NEAR(max_diff(o1, o2, n), 0, TOL * 10, layout ? "rope (half layout) matches reference" : "rope (adjacent layout) matches reference");
+        CHECK_NEAR(fx_max_diff(o1, o2, n), 0, TOL * 10, layout ? "rope (half layout) matches reference" : "rope (adjacent layout) matches reference");
         CHECK(f == (uint64_t)(3 * n), "rope counts 3 per element");
         /* position 0 is the identity, bit for bit */
         int z[5] = {0, 0, 0, 0, 0};
@@ -129,7 +121,7 @@ static void test_rope(void) {
             mlm_rope_apply(o2, x, cs, 1, T2, 2, hd2, (mlm_rope_layout)layout);
             ok &= memcmp(o1, o2, sizeof(mlm_real) * n2) == 0;
             mlm_rope_forward_ref(o2, x, pp, 1, T2, 2, hd2, 500000.0, (mlm_rope_layout)layout);
-            ok &= max_diff(o1, o2, n2) <= TOL * 10;
+            ok &= fx_max_diff(o1, o2, n2) <= TOL * 10;
         }
         CHECK(ok, "rope hd 52 (blocks and a tail), repeated and default positions: table == forward ~= reference");
         free(x); free(o1); free(o2); free(cs);
@@ -192,7 +184,7 @@ static void test_attention(void) {
         snprintf(what, sizeof what, "[%s] attention B%lld T%lld H%lld Hk%lld hd%lld causal %d dense %d window %d matches reference",
                  mlm_isa_name(mlm_cpu_isa()), (long long)B, (long long)T, (long long)H, (long long)Hk, (long long)hd,
                  o.causal, o.dense, o.window);
-        CHECK_NEAR(fmax(max_diff(o1, o2, B * T * H * hd), max_diff(p1, p2, B * H * T * T)), 0, TOL * 10, what);
+        CHECK_NEAR(fmax(fx_max_diff(o1, o2, B * T * H * hd), fx_max_diff(p1, p2, B * H * T * T)), 0, TOL * 10, what);
         /* FLOPs: computed scores x (4 hd + 5) */
         uint64_t computed = 0;
         for (int64_t i = 0; i < T; i++) {
@@ -234,8 +226,8 @@ static void test_attention(void) {
             free(kc);
             free(vc);
             double dp = 0;
-            for (int64_t h = 0; h < H; h++) dp = fmax(dp, max_diff(pd + h * T, p1 + (h * T + T - 1) * T, T));
-            CHECK_NEAR(fmax(max_diff(od, o1 + (T - 1) * H * hd, H * hd), dp), 0, TOL,
+            for (int64_t h = 0; h < H; h++) dp = fmax(dp, fx_max_diff(pd + h * T, p1 + (h * T + T - 1) * T, T));
+            CHECK_NEAR(fmax(fx_max_diff(od, o1 + (T - 1) * H * hd, H * hd), dp), 0, TOL,
                        "decode attention (output and probabilities) equals the last row of the full pass");
             free(od); free(pd);
         }
