@@ -20,6 +20,7 @@ TGT double mlm_ce_row_avx512(float *dx, const float *x, int64_t V, int target, d
     for (int64_t j = 0; j < V; j += 16) {
         __mmask16 k = tail_mask(V - j);
         __m512 e = _mm512_maskz_mov_ps(k, mlm_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), vmx)));
+        if (dx) _mm512_mask_storeu_ps(dx + j, k, e); /* scaled below, once the sum is known */
         s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
         s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
     }
@@ -30,8 +31,7 @@ TGT double mlm_ce_row_avx512(float *dx, const float *x, int64_t V, int target, d
         const __m512 inv = _mm512_set1_ps((float)(1.0 / (sum * n)));
         for (int64_t j = 0; j < V; j += 16) {
             __mmask16 k = tail_mask(V - j);
-            __m512 e = mlm_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), vmx));
-            _mm512_mask_storeu_ps(dx + j, k, _mm512_mul_ps(e, inv));
+            _mm512_mask_storeu_ps(dx + j, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, dx + j), inv));
         }
         dx[target] -= (float)(1.0 / n);
     }

@@ -12,7 +12,8 @@
 /* One row of the cross-entropy (x (V) logits, target in [0, V)): returns the row's loss
  * log sum_j exp(x_j - max) + max - x_target; when dx is not NULL WRITES
  * dx = exp(x - max) / (sum * n) and subtracts 1/n at the target, as the portable loop of
- * mlm_crossentropy_backward (the sum of exps is accumulated in double in 16 fixed lanes). */
+ * mlm_crossentropy_backward (the sum of exps is accumulated in double in 16 fixed lanes; the
+ * exps are stored in dx, then scaled in place). dx must not overlap x. */
 double mlm_ce_row_avx512(float *dx, const float *x, int64_t V, int target, double n);
 
 /* Elements [i0, i1) of mlm_swiglu_backward (kernels_bwd.h). */

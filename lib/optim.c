@@ -193,14 +193,16 @@ static int64_t first_nonfinite(const mlm_real *g, int64_t n) {
     return first;
 }
 
-/* The AdamW constants of one step. */
-typedef struct { double lr, lrwd, b1, omb1, b2, omb2, bc1, bc2, eps; } adamw_k;
+/* The AdamW constants of one step; when clipped, each gradient is first scaled as mlm_grad_clip
+ * scales it (g = (mlm_real)(g * scale)), without being written back. */
+typedef struct { double lr, lrwd, b1, omb1, b2, omb2, bc1, bc2, eps, scale; int clipped; } adamw_k;
 
 /* Elements [i0, i1): the formula of optim.h in double, in this order of operations. */
 static void adamw_portable(const adamw_k *k, mlm_real *p, const mlm_real *g, mlm_real *m, mlm_real *v,
                            const unsigned char *decay, int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) {
         double pi = (double)p[i], gi = (double)g[i];
+        if (k->clipped) gi = (double)(mlm_real)(gi * k->scale);
         if (decay[i]) pi -= k->lrwd * pi;
         double mi = k->b1 * (double)m[i] + k->omb1 * gi;
         double vi = k->b2 * (double)v[i] + k->omb2 * gi * gi;
@@ -214,14 +216,17 @@ static void adamw_portable(const adamw_k *k, mlm_real *p, const mlm_real *g, mlm
 #ifdef OPT_AVX512
 /* 8 elements at a time, each operation of adamw_portable as one correctly rounded vector
  * operation (no FMA), so the bits are the portable path's. */
-TGT static void adamw_avx512(const adamw_k *k, float *p, const float *g, float *m, float *v, const unsigned char *decay,
-                             int64_t i0, int64_t i1) {
+TGT static inline __attribute__((always_inline)) void adamw_avx512_body(const adamw_k *k, float *p, const float *g, float *m,
+                                                                        float *v, const unsigned char *decay, int64_t i0,
+                                                                        int64_t i1, const int scaled) {
     const __m512d lr = _mm512_set1_pd(k->lr), lrwd = _mm512_set1_pd(k->lrwd), b1 = _mm512_set1_pd(k->b1),
                   omb1 = _mm512_set1_pd(k->omb1), b2 = _mm512_set1_pd(k->b2), omb2 = _mm512_set1_pd(k->omb2),
-                  bc1 = _mm512_set1_pd(k->bc1), bc2 = _mm512_set1_pd(k->bc2), eps = _mm512_set1_pd(k->eps);
+                  bc1 = _mm512_set1_pd(k->bc1), bc2 = _mm512_set1_pd(k->bc2), eps = _mm512_set1_pd(k->eps),
+                  scale = _mm512_set1_pd(k->scale);
     int64_t i = i0;
     for (; i + 8 <= i1; i += 8) {
         __m512d pi = _mm512_cvtps_pd(_mm256_loadu_ps(p + i)), gi = _mm512_cvtps_pd(_mm256_loadu_ps(g + i));
+        if (scaled) gi = _mm512_cvtps_pd(_mm512_cvtpd_ps(_mm512_mul_pd(gi, scale)));
         __m128i db = _mm_loadl_epi64((const __m128i *)(decay + i));
         __mmask8 dm = (__mmask8)_mm_test_epi8_mask(db, db);
         pi = _mm512_mask_sub_pd(pi, dm, pi, _mm512_mul_pd(lrwd, pi));
@@ -236,15 +241,19 @@ TGT static void adamw_avx512(const adamw_k *k, float *p, const float *g, float *
     }
     adamw_portable(k, p, g, m, v, decay, i, i1);
 }
+
+TGT static void adamw_avx512(const adamw_k *k, float *p, const float *g, float *m, float *v, const unsigned char *decay,
+                             int64_t i0, int64_t i1) {
+    if (k->clipped) adamw_avx512_body(k, p, g, m, v, decay, i0, i1, 1);
+    else adamw_avx512_body(k, p, g, m, v, decay, i0, i1, 0);
+}
 #endif
 
-mlm_status mlm_adamw_step(mlm_adamw *o, mlm_real *p, const mlm_real *g, double lr, mlm_err *e) {
-    if (!o || !p || !g) return mlm_fail(e, MLM_EINVAL, "adamw step: NULL argument");
-    if (!isfinite(lr) || lr < 0) return mlm_fail(e, MLM_EINVAL, "adamw step: lr (%g) must be finite and >= 0", lr);
-    const int64_t n = o->n, bad = first_nonfinite(g, n);
-    if (bad < n) return mlm_fail(e, MLM_EINVAL, "adamw step %lld: gradient %lld is not finite", (long long)o->step + 1, (long long)bad);
+/* The update of every element with gradients already known to be finite. */
+static void adamw_update(mlm_adamw *o, mlm_real *p, const mlm_real *g, double lr, int clipped, double scale) {
+    const int64_t n = o->n;
     const double b1 = o->cfg.beta1, b2 = o->cfg.beta2, t = (double)(o->step + 1);
-    const adamw_k k = {lr, lr * o->cfg.weight_decay, b1, 1.0 - b1, b2, 1.0 - b2, 1.0 - pow(b1, t), 1.0 - pow(b2, t), o->cfg.eps};
+    const adamw_k k = {lr, lr * o->cfg.weight_decay, b1, 1.0 - b1, b2, 1.0 - b2, 1.0 - pow(b1, t), 1.0 - pow(b2, t), o->cfg.eps, scale, clipped};
     const int fast = use_avx512();
     /* fixed chunks: each element's arithmetic is its own, so chunks only split the work */
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
@@ -257,6 +266,31 @@ mlm_status mlm_adamw_step(mlm_adamw *o, mlm_real *p, const mlm_real *g, double l
         adamw_portable(&k, p, g, o->m, o->v, o->decay, i0, i1);
     }
     o->step++;
+}
+
+mlm_status mlm_adamw_step(mlm_adamw *o, mlm_real *p, const mlm_real *g, double lr, mlm_err *e) {
+    if (!o || !p || !g) return mlm_fail(e, MLM_EINVAL, "adamw step: NULL argument");
+    if (!isfinite(lr) || lr < 0) return mlm_fail(e, MLM_EINVAL, "adamw step: lr (%g) must be finite and >= 0", lr);
+    const int64_t n = o->n, bad = first_nonfinite(g, n);
+    if (bad < n) return mlm_fail(e, MLM_EINVAL, "adamw step %lld: gradient %lld is not finite", (long long)o->step + 1, (long long)bad);
+    adamw_update(o, p, g, lr, 0, 1.0);
+    return MLM_OK;
+}
+
+mlm_status mlm_adamw_step_clipped(mlm_adamw *o, mlm_real *p, const mlm_real *g, double lr, double *norm, mlm_err *e) {
+    if (!o || !p || !g) return mlm_fail(e, MLM_EINVAL, "adamw step: NULL argument");
+    if (!isfinite(lr) || lr < 0) return mlm_fail(e, MLM_EINVAL, "adamw step: lr (%g) must be finite and >= 0", lr);
+    const int64_t n = o->n;
+    const double gn = mlm_grad_norm(g, n), max_norm = o->cfg.clip;
+    if (norm) *norm = gn;
+    /* A finite sum of squares means every gradient is finite; only a non-finite one (or, in
+     * the double build, squares past DBL_MAX) needs the element scan. */
+    if (!isfinite(gn)) {
+        const int64_t bad = first_nonfinite(g, n);
+        if (bad < n) return mlm_fail(e, MLM_EINVAL, "adamw step %lld: gradient %lld is not finite", (long long)o->step + 1, (long long)bad);
+    }
+    const int clipped = max_norm > 0 && gn > max_norm && isfinite(gn); /* mlm_grad_clip's condition */
+    adamw_update(o, p, g, lr, clipped, clipped ? max_norm / gn : 1.0);
     return MLM_OK;
 }
 

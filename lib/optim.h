@@ -63,6 +63,10 @@ double mlm_grad_clip(mlm_real *g, int64_t n, double max_norm);
  * usually). Increments o->step. Non-finite gradients are an error (MLM_EINVAL) and nothing
  * changes. */
 mlm_status mlm_adamw_step(mlm_adamw *o, mlm_real *p, const mlm_real *g, double lr, mlm_err *e);
+/* mlm_grad_clip(g, n, o->cfg.clip) then mlm_adamw_step in one read of g for the norm and one
+ * for the update, with the same bits, but g is left as it was (each element is scaled as the
+ * update reads it). *norm (may be NULL) gets the norm before clipping, also on an error. */
+mlm_status mlm_adamw_step_clipped(mlm_adamw *o, mlm_real *p, const mlm_real *g, double lr, double *norm, mlm_err *e);
 
 /* Optimizer-state file (little-endian):
  *   "MLMADAMW" (8 bytes), uint32 version = 1, uint32 scalar bytes (4 float32 / 8 float64),

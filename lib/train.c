@@ -189,9 +189,8 @@ mlm_status mlm_trainer_step(mlm_trainer *t, double *loss, mlm_err *e) {
     if (!st) st = mlm_backward(t->model, t->acts, t->grads, t->tokens, t->targets, B, T, NULL, NULL, &l, e);
     if (st) return st;
     if (!isfinite(l)) return mlm_fail(e, MLM_EINVAL, "train: the loss is not finite at step %lld (diverged; lower the lr)", (long long)t->step + 1);
-    double gn = mlm_grad_clip(t->grads->mem, t->grads->n_params, t->opt->cfg.clip);
-    double lr = mlm_lr_at(&t->opt->cfg, t->opt->step + 1);
-    st = mlm_adamw_step(t->opt, t->model->mem, t->grads->mem, lr, e);
+    double gn = 0, lr = mlm_lr_at(&t->opt->cfg, t->opt->step + 1);
+    st = mlm_adamw_step_clipped(t->opt, t->model->mem, t->grads->mem, lr, &gn, e);
     if (st) return st;
     t->loss_hist[t->step] = l;
     t->lr_hist[t->step] = lr;

@@ -146,6 +146,78 @@ static void test_optim(const char *path) {
     free(p3);
 }
 
+/* mlm_adamw_step_clipped against mlm_grad_clip then mlm_adamw_step: the same bits of p, m and v
+ * and the same norm, with the clip on (the norm above it) and off, on this path, the portable
+ * path and 1 thread; g is left as it was; a non-finite gradient is refused with nothing changed. */
+static void test_optim_clipped(const char *path) {
+    const int64_t n = 300007;
+    const size_t b = (size_t)n * sizeof(mlm_real);
+    mlm_real *g0 = randn(n, 0.01), *p0 = randn(n, 1), *g = malloc(b), *gs = malloc(b), *pr = malloc(b), *pf = malloc(b);
+    const double norm0 = mlm_grad_norm(g0, n); /* about 5.5: clip 1 scales, clip 100 does not */
+    const double clips[2] = {1.0, 100.0};
+    mlm_isa isa = mlm_cpu_isa();
+    int nt = 1;
+#ifdef _OPENMP
+    nt = omp_get_max_threads();
+#endif
+    char what[200];
+    for (int ci = 0; ci < 2; ci++)
+        for (int mode = 0; mode < 3; mode++) { /* this path, portable, 1 thread */
+            mlm_adamw_cfg c;
+            mlm_adamw_cfg_default(&c);
+            c.clip = clips[ci];
+            mlm_adamw *ref = mlm_adamw_new(&c, n, NULL), *fu = mlm_adamw_new(&c, n, NULL);
+            for (int64_t i = 0; i < n; i += 5) ref->decay[i] = fu->decay[i] = 0;
+            memcpy(pr, p0, b);
+            memcpy(pf, p0, b);
+            if (mode == 1) mlm_cpu_set_isa(MLM_ISA_PORTABLE);
+            if (mode == 2) fx_set_threads(1);
+            int same_norm = 1, untouched = 1, ok = 1;
+            for (int s = 0; s < 3; s++) {
+                for (int64_t i = 0; i < n; i++) g[i] = g0[i] * (mlm_real)(1 + s);
+                memcpy(gs, g, b);
+                double nr = mlm_grad_clip(g, n, c.clip), nf = -1;
+                ok &= mlm_adamw_step(ref, pr, g, 1e-3, NULL) == MLM_OK;
+                ok &= mlm_adamw_step_clipped(fu, pf, gs, 1e-3, &nf, NULL) == MLM_OK;
+                same_norm &= nr == nf;
+                for (int64_t i = 0; i < n; i++) untouched &= gs[i] == g0[i] * (mlm_real)(1 + s);
+            }
+            mlm_cpu_set_isa(isa);
+            fx_set_threads(nt);
+            snprintf(what, sizeof what, "%s%s: clip %g (norm %.2f): fused clip + AdamW == clip then AdamW (p, m, v bits, norm), g unchanged",
+                     mode == 1 ? "portable" : path, mode == 2 ? ", 1 thread" : "", c.clip, norm0);
+            CHECK(ok && same_norm && untouched && !memcmp(pr, pf, b) && !memcmp(ref->m, fu->m, b) && !memcmp(ref->v, fu->v, b) &&
+                      ref->step == 3 && fu->step == 3,
+                  what);
+            if (ci == 0 && mode == 0) {
+                /* a NaN gradient: refused naming the first, p, m, v and the step kept, the norm reported */
+                memcpy(g, g0, b);
+                g[123457] = NAN;
+                g[200000] = INFINITY;
+                memcpy(pr, pf, b);
+                memcpy(gs, fu->m, b);
+                double nf = 0;
+                mlm_err e;
+                mlm_status st = mlm_adamw_step_clipped(fu, pf, g, 1e-3, &nf, &e);
+                snprintf(what, sizeof what, "%s: fused step refuses a NaN gradient naming the first (123457), nothing changes", path);
+                CHECK(st == MLM_EINVAL && strstr(e.msg, "gradient 123457 ") && isnan(nf) && !memcmp(pr, pf, b) &&
+                          !memcmp(gs, fu->m, b) && fu->step == 3,
+                      what);
+                CHECK(mlm_adamw_step_clipped(NULL, pf, g, 1e-3, NULL, &e) == MLM_EINVAL &&
+                          mlm_adamw_step_clipped(fu, pf, g0, NAN, NULL, &e) == MLM_EINVAL && strstr(e.msg, "lr"),
+                      "fused step: NULL state and a NaN lr refused");
+            }
+            mlm_adamw_free(ref);
+            mlm_adamw_free(fu);
+        }
+    free(g0);
+    free(p0);
+    free(g);
+    free(gs);
+    free(pr);
+    free(pf);
+}
+
 int main(void) {
     mlm_rng_seed(&rng, 11);
     mlm_isa native = mlm_cpu_isa();
@@ -156,6 +228,7 @@ int main(void) {
     if (strcmp(path, "avx512")) printf("(no AVX-512 path on this CPU or build: the portable path against itself)\n");
     test_crossentropy(path);
     test_optim(path);
+    test_optim_clipped(path);
     test_swiglu(path);
     if (strcmp(path, "portable")) {
         mlm_cpu_set_isa(MLM_ISA_PORTABLE);
