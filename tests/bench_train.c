@@ -1,13 +1,76 @@
 /* bench_train.c - training throughput: one training step (forward + backward + clipping +
  * AdamW) of the stories15m preset at B = 4, T = 256, against the forward pass alone in the same
- * run; and the pinned training model's steps per second with the defaults of `microlm train`
- * (B 8, T 64, one thread). Prints a table and BENCH lines for results/bench.json.
+ * run; two of the step's non-product stages against what they replaced (the one-pass clip +
+ * AdamW against clip, check and AdamW as three passes; the cross-entropy rows against the
+ * portable loop); and the pinned training model's steps per second with the defaults of
+ * `microlm train` (B 8, T 64, one thread). Prints a table and BENCH lines for
+ * results/bench.json.
  * Usage: bench_train [repeats (default 3)] */
+#include "bigalloc.h"
+#include "cpu.h"
+#include "kernels_bwd.h"
 #include "train.h"
 
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+static void die(const char *msg) {
+    fprintf(stderr, "microlm: bench_train: %s\n", msg);
+    exit(1);
+}
+
+/* The step's optimizer on copies of the trainer's weights and gradients (the trainer is not
+ * touched): best of reps of mlm_adamw_step_clipped (out[0]) and of mlm_grad_clip +
+ * mlm_adamw_step (out[1]), alternating, each from the same gradients. */
+static void time_optimizer(const mlm_trainer *t, int reps, double out[2]) {
+    const int64_t n = t->model->n_params;
+    const size_t b = (size_t)n * sizeof(mlm_real);
+    mlm_real *p = mlm_big_calloc((size_t)n, sizeof(mlm_real)), *g = mlm_big_calloc((size_t)n, sizeof(mlm_real));
+    mlm_adamw *o[2] = {mlm_adamw_new(&t->opt->cfg, n, NULL), mlm_adamw_new(&t->opt->cfg, n, NULL)};
+    if (!p || !g || !o[0] || !o[1]) die("out of memory for the optimizer copies");
+    out[0] = out[1] = 1e30;
+    for (int i = 0; i <= reps; i++)
+        for (int k = 0; k < 2; k++) {
+            memcpy(p, t->model->mem, b);
+            memcpy(g, t->grads->mem, b);
+            double gn = 0, t0 = mlm_now();
+            mlm_status st;
+            if (k == 0) st = mlm_adamw_step_clipped(o[0], p, g, 1e-4, &gn, NULL);
+            else {
+                mlm_grad_clip(g, n, o[1]->cfg.clip);
+                st = mlm_adamw_step(o[1], p, g, 1e-4, NULL);
+            }
+            double dt = mlm_now() - t0;
+            if (st) die("optimizer step failed");
+            if (i > 0 && dt < out[k]) out[k] = dt;
+        }
+    mlm_adamw_free(o[0]);
+    mlm_adamw_free(o[1]);
+    free(p);
+    free(g);
+}
+
+/* The loss's backward over the trainer's logits (B*T rows of the vocabulary) into a scratch
+ * buffer: best of reps on the current path (out[0]) and on the portable loop (out[1]). */
+static void time_crossentropy(const mlm_trainer *t, int reps, double out[2]) {
+    const int64_t N = (int64_t)t->opts.batch * t->T, V = t->model->cfg.vocab_size;
+    mlm_real *d = mlm_big_calloc((size_t)(N * V), sizeof(mlm_real));
+    if (!d) die("out of memory for the cross-entropy scratch");
+    const mlm_isa isa = mlm_cpu_isa();
+    out[0] = out[1] = 1e30;
+    for (int i = 0; i <= reps; i++)
+        for (int k = 0; k < 2; k++) {
+            if (k == 1) mlm_cpu_set_isa(MLM_ISA_PORTABLE);
+            double loss = 0, t0 = mlm_now();
+            mlm_crossentropy_backward(d, &loss, NULL, t->acts->logits, t->targets, N, V, NULL);
+            double dt = mlm_now() - t0;
+            mlm_cpu_set_isa(isa);
+            if (i > 0 && dt < out[k]) out[k] = dt;
+        }
+    free(d);
+}
 
 int main(int argc, char **argv) {
     int reps = argc > 1 ? atoi(argv[1]) : 3;
@@ -44,6 +107,13 @@ int main(int argc, char **argv) {
     printf("  training step       %9.1f ms   %8.0f tokens/s   (forward + backward + clip + AdamW; loss %.3f)\n", best_step * 1e3,
            tokens / best_step, loss);
     printf("  step / forward      %9.2f x\n", best_step / best_fwd);
+    double opt[2], ce[2];
+    time_optimizer(t, reps, opt);
+    time_crossentropy(t, reps, ce);
+    printf("  clip + AdamW        %9.1f ms   (one pass for the norm, one for the update; as three passes: %.1f ms, %.2fx)\n",
+           opt[0] * 1e3, opt[1] * 1e3, opt[1] / opt[0]);
+    printf("  cross-entropy       %9.1f ms   (%lld x %d logits; portable loop %.1f ms, %.2fx)\n", ce[0] * 1e3,
+           (long long)o.batch * t->T, sc->vocab_size, ce[1] * 1e3, ce[1] / ce[0]);
     mlm_trainer_free(t);
 
     /* the pinned model with the CLI's defaults (one thread for a model this small) */
@@ -69,6 +139,8 @@ int main(int argc, char **argv) {
     mlm_trainer_free(t);
     omp_set_num_threads(threads);
     printf("BENCH train_step %.1f ms forward_ms %.1f %.3f\n", best_step * 1e3, best_fwd * 1e3, best_step / best_fwd);
+    printf("BENCH train_optimizer %.2f ms clip_check_adamw_ms %.2f %.3f\n", opt[0] * 1e3, opt[1] * 1e3, opt[1] / opt[0]);
+    printf("BENCH train_crossentropy %.2f ms portable_ms %.2f %.3f\n", ce[0] * 1e3, ce[1] * 1e3, ce[1] / ce[0]);
     printf("BENCH train_tokens_per_s %.1f tokens/s forward_tokens_per_s %.1f %.4f\n", tokens / best_step, tokens / best_fwd, best_fwd / best_step);
     /* baseline: the rate the 60 s acceptance budget needs for the 400 default steps */
     printf("BENCH pinned_steps_per_s %.2f steps/s budget_400_steps_in_60s %.3f %.3f\n", sps, 400.0 / 60.0, sps / (400.0 / 60.0));
