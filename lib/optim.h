@@ -65,7 +65,8 @@ double mlm_grad_clip(mlm_real *g, int64_t n, double max_norm);
 mlm_status mlm_adamw_step(mlm_adamw *o, mlm_real *p, const mlm_real *g, double lr, mlm_err *e);
 /* mlm_grad_clip(g, n, o->cfg.clip) then mlm_adamw_step in one read of g for the norm and one
  * for the update, with the same bits, but g is left as it was (each element is scaled as the
- * update reads it). *norm (may be NULL) gets the norm before clipping, also on an error. */
+ * update reads it). *norm (may be NULL) gets the norm before clipping, also when a gradient
+ * is not finite (the step is then refused as mlm_adamw_step refuses it). */
 mlm_status mlm_adamw_step_clipped(mlm_adamw *o, mlm_real *p, const mlm_real *g, double lr, double *norm, mlm_err *e);
 
 /* Optimizer-state file (little-endian):

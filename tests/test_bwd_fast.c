@@ -1,8 +1,10 @@
 /* test_bwd_fast.c - the AVX-512 paths of the backward's element-wise kernels and of the
  * optimizer against their plain C paths (forced with mlm_cpu_set_isa): the vector exp against
  * expf, the cross-entropy (loss and dlogits, with an ignored row and a vocabulary that is not a
- * multiple of 16), the gradient norm and AdamW (the same bits on both paths, and for 1 and 2
- * threads), the non-finite gradient check naming the first bad index, and the one-pass SwiGLU
+ * multiple of 16; on AVX-512 the bits of the row spelled out), the gradient norm and AdamW (the
+ * same bits on both paths, and for 1 and 2 threads), the non-finite gradient check naming the
+ * first bad index, clip + AdamW in one call against the two calls (the same bits, clip on, off
+ * and 0, g untouched, errors), and the one-pass SwiGLU
  * backward against the three kernels it replaces (mlm_silu_forward, mlm_mul_backward,
  * mlm_silu_backward: the same bits on the portable path). */
 #include "check.h"
@@ -12,6 +14,7 @@
 #include "kernels_bwd.h"
 #include "optim.h"
 #include "rng.h"
+#include "vexp.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -55,6 +58,37 @@ static void test_crossentropy(const char *path) {
     for (int64_t j = 0; j < V; j++) zero &= d1[5 * V + j] == 0;
     snprintf(what, sizeof what, "%s: dlogits == portable (max diff %.2e), ignored row zero", path, d);
     CHECK(d < 1e-8 && zero, what);
+#ifdef MLM_BWD_AVX512
+    if (!strcmp(path, "avx512")) {
+        /* The AVX-512 row, spelled out: the exps of x - max (mlm_vexp, the same 16-lane exp),
+         * their sum in 16 double lanes (lane l takes the elements l mod 16; lanes l and l + 8
+         * added, then the 8 in order), dx = exp * (float)(1 / (sum n)), 1/n off at the target. */
+        int64_t n = 0;
+        for (int i = 0; i < N; i++) n += tg[i] >= 0;
+        mlm_real *sh = malloc((size_t)V * sizeof(mlm_real)), *ex = malloc((size_t)V * sizeof(mlm_real)),
+                 *want = malloc((size_t)V * sizeof(mlm_real));
+        int same = 1;
+        for (int64_t i = 0; i < N; i++) {
+            if (tg[i] < 0) continue;
+            const mlm_real *x = lg + i * V;
+            mlm_real mx = -INFINITY;
+            for (int64_t j = 0; j < V; j++) mx = x[j] > mx ? x[j] : mx;
+            for (int64_t j = 0; j < V; j++) sh[j] = x[j] - mx;
+            mlm_vexp(ex, sh, V);
+            double lane[16] = {0}, sum = 0;
+            for (int64_t j = 0; j < V; j++) lane[j % 16] += (double)ex[j];
+            for (int l = 0; l < 8; l++) sum += lane[l] + lane[l + 8];
+            const mlm_real inv = (mlm_real)(1.0 / (sum * (double)n));
+            for (int64_t j = 0; j < V; j++) want[j] = ex[j] * inv;
+            want[tg[i]] -= (mlm_real)(1.0 / (double)n);
+            same &= !memcmp(want, d1 + i * V, (size_t)V * sizeof(mlm_real));
+        }
+        CHECK(same, "avx512: cross-entropy dlogits are the bits of the row spelled out (one exp per logit, scaled by one rounded 1/(sum n))");
+        free(sh);
+        free(ex);
+        free(want);
+    }
+#endif
     free(lg);
     free(d1);
     free(d2);
@@ -153,15 +187,15 @@ static void test_optim_clipped(const char *path) {
     const int64_t n = 300007;
     const size_t b = (size_t)n * sizeof(mlm_real);
     mlm_real *g0 = randn(n, 0.01), *p0 = randn(n, 1), *g = malloc(b), *gs = malloc(b), *pr = malloc(b), *pf = malloc(b);
-    const double norm0 = mlm_grad_norm(g0, n); /* about 5.5: clip 1 scales, clip 100 does not */
-    const double clips[2] = {1.0, 100.0};
+    const double norm0 = mlm_grad_norm(g0, n); /* about 5.5: clip 1 scales, clip 100 and 0 (off) do not */
+    const double clips[3] = {1.0, 100.0, 0.0};
     mlm_isa isa = mlm_cpu_isa();
     int nt = 1;
 #ifdef _OPENMP
     nt = omp_get_max_threads();
 #endif
     char what[200];
-    for (int ci = 0; ci < 2; ci++)
+    for (int ci = 0; ci < 3; ci++)
         for (int mode = 0; mode < 3; mode++) { /* this path, portable, 1 thread */
             mlm_adamw_cfg c;
             mlm_adamw_cfg_default(&c);
@@ -189,20 +223,36 @@ static void test_optim_clipped(const char *path) {
             CHECK(ok && same_norm && untouched && !memcmp(pr, pf, b) && !memcmp(ref->m, fu->m, b) && !memcmp(ref->v, fu->v, b) &&
                       ref->step == 3 && fu->step == 3,
                   what);
-            if (ci == 0 && mode == 0) {
-                /* a NaN gradient: refused naming the first, p, m, v and the step kept, the norm reported */
+            if (ci == 0) {
+                /* a NaN gradient: refused naming the first with mlm_adamw_step's message; p, m, v,
+                 * g and the step kept; the norm reported */
+                if (mode == 1) mlm_cpu_set_isa(MLM_ISA_PORTABLE);
+                if (mode == 2) fx_set_threads(1);
                 memcpy(g, g0, b);
                 g[123457] = NAN;
                 g[200000] = INFINITY;
+                memcpy(gs, g, b);
                 memcpy(pr, pf, b);
-                memcpy(gs, fu->m, b);
+                mlm_real *mk = malloc(b), *vk = malloc(b);
+                memcpy(mk, fu->m, b);
+                memcpy(vk, fu->v, b);
                 double nf = 0;
-                mlm_err e;
+                mlm_err e, e2;
                 mlm_status st = mlm_adamw_step_clipped(fu, pf, g, 1e-3, &nf, &e);
-                snprintf(what, sizeof what, "%s: fused step refuses a NaN gradient naming the first (123457), nothing changes", path);
-                CHECK(st == MLM_EINVAL && strstr(e.msg, "gradient 123457 ") && isnan(nf) && !memcmp(pr, pf, b) &&
-                          !memcmp(gs, fu->m, b) && fu->step == 3,
+                mlm_status st2 = mlm_adamw_step(fu, pf, g, 1e-3, &e2);
+                mlm_cpu_set_isa(isa);
+                fx_set_threads(nt);
+                snprintf(what, sizeof what, "%s%s: fused step refuses a NaN gradient naming the first (123457) as mlm_adamw_step does, nothing changes",
+                         mode == 1 ? "portable" : path, mode == 2 ? ", 1 thread" : "");
+                CHECK(st == MLM_EINVAL && st2 == MLM_EINVAL && strstr(e.msg, "gradient 123457 ") && !strcmp(e.msg, e2.msg) &&
+                          isnan(nf) && !memcmp(pr, pf, b) && !memcmp(mk, fu->m, b) && !memcmp(vk, fu->v, b) &&
+                          !memcmp(gs, g, b) && fu->step == 3,
                       what);
+                free(mk);
+                free(vk);
+            }
+            if (ci == 0 && mode == 0) {
+                mlm_err e;
                 CHECK(mlm_adamw_step_clipped(NULL, pf, g, 1e-3, NULL, &e) == MLM_EINVAL &&
                           mlm_adamw_step_clipped(fu, pf, g0, NAN, NULL, &e) == MLM_EINVAL && strstr(e.msg, "lr"),
                       "fused step: NULL state and a NaN lr refused");
@@ -210,6 +260,27 @@ static void test_optim_clipped(const char *path) {
             mlm_adamw_free(ref);
             mlm_adamw_free(fu);
         }
+#ifdef MLM_DOUBLE
+    {
+        /* squares past DBL_MAX: the norm is inf though every gradient is finite; clipping is
+         * skipped (as mlm_grad_clip skips it) and the step goes on, the same bits both ways */
+        mlm_adamw_cfg c;
+        mlm_adamw_cfg_default(&c);
+        mlm_adamw *ref = mlm_adamw_new(&c, n, NULL), *fu = mlm_adamw_new(&c, n, NULL);
+        memcpy(g, g0, b);
+        g[1000] = 1e200;
+        g[2000] = -3e250;
+        memcpy(gs, g, b);
+        memcpy(pr, p0, b);
+        memcpy(pf, p0, b);
+        double nr = mlm_grad_clip(g, n, c.clip), nf = 0;
+        int ok = mlm_adamw_step(ref, pr, g, 1e-3, NULL) == MLM_OK && mlm_adamw_step_clipped(fu, pf, gs, 1e-3, &nf, NULL) == MLM_OK;
+        CHECK(ok && isinf(nr) && isinf(nf) && !memcmp(pr, pf, b) && !memcmp(ref->m, fu->m, b) && !memcmp(ref->v, fu->v, b),
+              "double: finite gradients whose squares overflow: the fused step runs, unclipped, with clip then AdamW's bits");
+        mlm_adamw_free(ref);
+        mlm_adamw_free(fu);
+    }
+#endif
     free(g0);
     free(p0);
     free(g);
