@@ -108,6 +108,9 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(call obj,$(TESTLIB_SRC) $(COMMON_SRC)) $(
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# test_noalloc counts the heap calls of the library's objects (tests/test_noalloc.c)
+$(BUILD)/tests/test_noalloc: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc,--wrap=posix_memalign,--wrap=strdup
+
 # ---- the main job -------------------------------------------------------------------------
 # Every analysis once, its figure, JSON and the report (demos/report.c); the numbered
 # programs in $(BUILD)/demos/ run one analysis each.

@@ -75,41 +75,44 @@ mlm_status mlm_task_batch(const mlm_task *t, uint64_t seed, uint64_t stream, int
     const int n = t->n, T = mlm_task_seq_len(t);
     mlm_rng r;
     mlm_rng_seed(&r, mix(mix(seed) ^ (stream * 0xD1B54A32D192ED03ull) ^ (heldout ? 0xA5A5A5A5A5A5A5A5ull : 0)));
-    int *s = malloc(sizeof(int) * (size_t)(T + 1));
-    if (!s) return mlm_fail(e, MLM_ENOMEM, "task batch: out of memory");
     for (int b = 0; b < B; b++) {
+        /* The row's sequence s[0..T]: s[0] in s0, s[1..T] written straight into the row of
+         * targets (S(k) is s[k]), so a batch needs no scratch; the tokens are s[0..T-1]. */
+        int *row = targets + (size_t)b * T, s0;
+#define S(k) row[(k) - 1]
         int from = n; /* part 1: positions from..T-1 */
         if (t->kind == MLM_TASK_REPEAT_VAR) {
             const int pfull = mlm_task_min_period(t), pband = n - n / 4 > pfull ? n - n / 4 : pfull;
             const int pmin = !heldout && stream < (uint64_t)t->band ? pband : pfull;
             const int p = pmin + (int)mlm_rng_below(&r, (uint32_t)(n - pmin + 1));
             const int f = 2 * (n - p); /* filler s[1..f], first copy s[f+1..f+p], second s[f+p+1..2n] */
-            s[0] = MLM_TASK_BOS;
-            for (int i = 1; i <= f + p; i++) s[i] = 1 + (int)mlm_rng_below(&r, (uint32_t)(t->vocab - 1));
-            for (int i = 1; i <= p; i++) s[f + p + i] = s[f + i];
+            s0 = MLM_TASK_BOS;
+            for (int i = 1; i <= f + p; i++) S(i) = 1 + (int)mlm_rng_below(&r, (uint32_t)(t->vocab - 1));
+            for (int i = 1; i <= p; i++) S(f + p + i) = S(f + i);
             from = 2 * n - p + 1;
         } else if (t->kind == MLM_TASK_REPEAT) {
-            s[0] = MLM_TASK_BOS;
-            for (int i = 1; i <= n; i++) s[i] = 1 + (int)mlm_rng_below(&r, (uint32_t)(t->vocab - 1));
-            for (int i = 1; i <= n; i++) s[n + i] = s[i];
+            s0 = MLM_TASK_BOS;
+            for (int i = 1; i <= n; i++) S(i) = 1 + (int)mlm_rng_below(&r, (uint32_t)(t->vocab - 1));
+            for (int i = 1; i <= n; i++) S(n + i) = S(i);
         } else if (t->kind == MLM_TASK_SORT) {
-            s[0] = MLM_TASK_BOS;
-            for (int i = 1; i <= n; i++) s[i] = 2 + (int)mlm_rng_below(&r, (uint32_t)(t->vocab - 2));
-            s[n + 1] = MLM_TASK_SEP; /* part 1 from position n: SEP and the sorted output */
-            memcpy(s + n + 2, s + 1, sizeof(int) * (size_t)n);
-            qsort(s + n + 2, (size_t)n, sizeof(int), cmp_int);
+            s0 = MLM_TASK_BOS;
+            for (int i = 1; i <= n; i++) S(i) = 2 + (int)mlm_rng_below(&r, (uint32_t)(t->vocab - 2));
+            S(n + 1) = MLM_TASK_SEP; /* part 1 from position n: SEP and the sorted output */
+            memcpy(&S(n + 2), &S(1), sizeof(int) * (size_t)n);
+            qsort(&S(n + 2), (size_t)n, sizeof(int), cmp_int);
         } else {
             size_t split = text_split(t), lo = heldout ? split : 0, hi = heldout ? t->text_len : split;
             size_t span = hi - lo - (size_t)T; /* window starts in [lo, lo + span) */
             size_t off = lo + (size_t)(mlm_rng_u64(&r) % span);
-            for (int i = 0; i <= T; i++) s[i] = t->text[off + (size_t)i];
+            s0 = t->text[off];
+            for (int i = 1; i <= T; i++) S(i) = t->text[off + (size_t)i];
         }
-        for (int i = 0; i < T; i++) {
-            tokens[(size_t)b * T + i] = s[i];
-            targets[(size_t)b * T + i] = s[i + 1];
-            if (part) part[(size_t)b * T + i] = (unsigned char)(i >= from);
-        }
+        int *tok = tokens + (size_t)b * T;
+        tok[0] = s0;
+        for (int i = 1; i < T; i++) tok[i] = S(i);
+#undef S
+        if (part)
+            for (int i = 0; i < T; i++) part[(size_t)b * T + i] = (unsigned char)(i >= from);
     }
-    free(s);
     return MLM_OK;
 }

@@ -61,8 +61,9 @@ int mlm_task_min_period(const mlm_task *t);
  * receives each position's part (0 or 1; row-major like the targets: for repeat-var it differs
  * per row, for the other tasks every row is the same). The batch depends only on
  * (t, seed, stream, heldout): training uses stream = step, evaluation heldout = 1. Text: training
- * windows start in the first 90% of the file, held-out windows in the last 10%. Returns
- * MLM_EINVAL for an invalid task or B < 1. */
+ * windows start in the first 90% of the file, held-out windows in the last 10%. tokens and
+ * targets must not overlap; nothing is allocated (the training step calls this every step).
+ * Returns MLM_EINVAL for an invalid task or B < 1. */
 mlm_status mlm_task_batch(const mlm_task *t, uint64_t seed, uint64_t stream, int heldout, int B, int *tokens,
                           int *targets, unsigned char *part, mlm_err *e);
 
