@@ -163,10 +163,17 @@ double mlm_grad_norm(const mlm_real *g, int64_t n) {
     return sqrt(s);
 }
 
+/* 1 and *s = max_norm / norm when a gradient of this norm is to be scaled (clipping on, the
+ * norm finite and above max_norm); 0 otherwise. */
+static int clip_scale(double norm, double max_norm, double *s) {
+    if (!(max_norm > 0 && norm > max_norm && isfinite(norm))) return 0;
+    *s = max_norm / norm;
+    return 1;
+}
+
 double mlm_grad_clip(mlm_real *g, int64_t n, double max_norm) {
-    double norm = mlm_grad_norm(g, n);
-    if (max_norm > 0 && norm > max_norm && isfinite(norm)) {
-        double s = max_norm / norm;
+    double norm = mlm_grad_norm(g, n), s;
+    if (clip_scale(norm, max_norm, &s)) {
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
         for (int64_t i = 0; i < n; i++) g[i] = (mlm_real)((double)g[i] * s);
     }
@@ -289,8 +296,9 @@ mlm_status mlm_adamw_step_clipped(mlm_adamw *o, mlm_real *p, const mlm_real *g, 
         const int64_t bad = first_nonfinite(g, n);
         if (bad < n) return mlm_fail(e, MLM_EINVAL, "adamw step %lld: gradient %lld is not finite", (long long)o->step + 1, (long long)bad);
     }
-    const int clipped = max_norm > 0 && gn > max_norm && isfinite(gn); /* mlm_grad_clip's condition */
-    adamw_update(o, p, g, lr, clipped, clipped ? max_norm / gn : 1.0);
+    double s = 1.0;
+    const int clipped = clip_scale(gn, max_norm, &s);
+    adamw_update(o, p, g, lr, clipped, s);
     return MLM_OK;
 }
 
