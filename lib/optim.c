@@ -275,29 +275,38 @@ static void adamw_update(mlm_adamw *o, mlm_real *p, const mlm_real *g, double lr
     o->step++;
 }
 
-mlm_status mlm_adamw_step(mlm_adamw *o, mlm_real *p, const mlm_real *g, double lr, mlm_err *e) {
+/* The checks both step calls make before touching anything. */
+static mlm_status check_step(const mlm_adamw *o, const mlm_real *p, const mlm_real *g, double lr, mlm_err *e) {
     if (!o || !p || !g) return mlm_fail(e, MLM_EINVAL, "adamw step: NULL argument");
     if (!isfinite(lr) || lr < 0) return mlm_fail(e, MLM_EINVAL, "adamw step: lr (%g) must be finite and >= 0", lr);
-    const int64_t n = o->n, bad = first_nonfinite(g, n);
-    if (bad < n) return mlm_fail(e, MLM_EINVAL, "adamw step %lld: gradient %lld is not finite", (long long)o->step + 1, (long long)bad);
+    return MLM_OK;
+}
+
+/* MLM_EINVAL naming the first non-finite gradient, or MLM_OK when every one is finite. */
+static mlm_status check_finite(const mlm_adamw *o, const mlm_real *g, mlm_err *e) {
+    const int64_t bad = first_nonfinite(g, o->n);
+    if (bad < o->n) return mlm_fail(e, MLM_EINVAL, "adamw step %lld: gradient %lld is not finite", (long long)o->step + 1, (long long)bad);
+    return MLM_OK;
+}
+
+mlm_status mlm_adamw_step(mlm_adamw *o, mlm_real *p, const mlm_real *g, double lr, mlm_err *e) {
+    mlm_status st = check_step(o, p, g, lr, e);
+    if (!st) st = check_finite(o, g, e);
+    if (st) return st;
     adamw_update(o, p, g, lr, 0, 1.0);
     return MLM_OK;
 }
 
 mlm_status mlm_adamw_step_clipped(mlm_adamw *o, mlm_real *p, const mlm_real *g, double lr, double *norm, mlm_err *e) {
-    if (!o || !p || !g) return mlm_fail(e, MLM_EINVAL, "adamw step: NULL argument");
-    if (!isfinite(lr) || lr < 0) return mlm_fail(e, MLM_EINVAL, "adamw step: lr (%g) must be finite and >= 0", lr);
-    const int64_t n = o->n;
-    const double gn = mlm_grad_norm(g, n), max_norm = o->cfg.clip;
+    mlm_status st = check_step(o, p, g, lr, e);
+    if (st) return st;
+    const double gn = mlm_grad_norm(g, o->n);
     if (norm) *norm = gn;
     /* A finite sum of squares means every gradient is finite; only a non-finite one (or, in
      * the double build, squares past DBL_MAX) needs the element scan. */
-    if (!isfinite(gn)) {
-        const int64_t bad = first_nonfinite(g, n);
-        if (bad < n) return mlm_fail(e, MLM_EINVAL, "adamw step %lld: gradient %lld is not finite", (long long)o->step + 1, (long long)bad);
-    }
+    if (!isfinite(gn) && (st = check_finite(o, g, e))) return st;
     double s = 1.0;
-    const int clipped = clip_scale(gn, max_norm, &s);
+    const int clipped = clip_scale(gn, o->cfg.clip, &s);
     adamw_update(o, p, g, lr, clipped, s);
     return MLM_OK;
 }
